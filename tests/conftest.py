@@ -1,0 +1,33 @@
+"""Test set-up shared by every layer: offscreen Qt, one BLAS thread, and the path to ../shared."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Before NumPy or Qt is imported by any test module: no screen is needed, and one BLAS thread keeps
+# timings and thread interplay the same as in the app (which sets the same in main.py).
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+#: ../shared beside the repository: CI clones the project next to it; a user's clone has none.
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+DIGITS = SHARED / "datasets" / "digits"
+DIGITS_ZIP = SHARED / "datasets" / "digits.zip"
+MNIST = SHARED / "datasets" / "mnist-t10k"
+ARTICLE_NET = SHARED / "baselines" / "article_net.py"
+
+
+def require_shared(path: Path) -> Path:
+    """Return ``path`` or skip the test, saying that the shared reference data is not present."""
+    if not path.exists():
+        pytest.skip(f"needs {path}: the shared reference data sets sit beside the repository only on "
+                    "the project's own machines and CI, not in a user's clone")
+    return path
+
+
+@pytest.fixture
+def digits_dir() -> Path:
+    """The tutorial's real data set (trainingDigits/ and testDigits/), or skip."""
+    return require_shared(DIGITS)
