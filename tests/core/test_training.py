@@ -1,0 +1,280 @@
+"""Training runs: learning, events, steering from another thread, divergence, presets, exactness."""
+from __future__ import annotations
+
+import importlib.util
+import threading
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from studio.core.augment import shift_images
+from studio.core.data import load_dataset
+from studio.core.training import (PRESETS, EpochFinished, RunControl, RunDiverged, RunFinished,
+                                  TrainingConfig, epoch_orders, sgd_epoch, train)
+from tests.conftest import ARTICLE_NET, DIGITS, require_shared
+from tests.helpers import tiny_dataset
+
+SMALL = TrainingConfig(hidden=(8,), activation="sigmoid", loss="ce", init="xavier", bias_init="zeros",
+                       lr=0.5, batch_size=4, order="shuffle", max_epochs=5, seed=3)
+
+
+def run_all(config: TrainingConfig, dataset=None, control: RunControl | None = None):
+    dataset = dataset or tiny_dataset()
+    network = config.build_network()
+    return network, list(train(network, dataset, config, control))
+
+
+def test_a_small_run_learns_and_ends_with_run_finished() -> None:
+    network, events = run_all(replace(SMALL, max_epochs=15))
+    epochs = [e for e in events if isinstance(e, EpochFinished)]
+    assert [e.epoch for e in epochs] == list(range(1, 16))
+    assert events[-1] == RunFinished(15, "max_epochs")
+    assert epochs[-1].train_loss < epochs[0].train_loss / 2
+    assert epochs[-1].test_accuracy == 1.0
+    assert all(e.samples == 100 and e.learning_rate == 0.5 for e in epochs)
+    assert epochs[-1].elapsed == pytest.approx(sum(e.seconds for e in epochs))
+
+
+def test_runs_are_reproducible_from_the_seed() -> None:
+    a, events_a = run_all(replace(SMALL, shift=1))
+    b, events_b = run_all(replace(SMALL, shift=1))
+    for p, q in zip(a.parameters(), b.parameters()):
+        np.testing.assert_array_equal(p, q)
+    assert [e.train_loss for e in events_a[:-1]] == [e.train_loss for e in events_b[:-1]]
+    c, _ = run_all(replace(SMALL, shift=1, seed=4))
+    assert not np.array_equal(a.weights[0], c.weights[0])
+
+
+def test_no_test_split_gives_none_test_metrics() -> None:
+    _, events = run_all(SMALL, tiny_dataset(test_per_class=0))
+    assert events[0].test_accuracy is None and events[0].test_loss is None
+
+
+def test_epoch_metrics_are_measured_before_each_update() -> None:
+    """With batch = whole set the epoch's loss is the loss of the starting network."""
+    dataset = tiny_dataset()
+    config = replace(SMALL, batch_size=1000, max_epochs=1)
+    network = config.build_network()
+    before = network.copy()
+    event = next(train(network, dataset, config))
+    from studio.core.training import evaluate
+    loss, accuracy = evaluate(before, dataset.train.images.astype(float), dataset.train.labels)
+    assert event.train_loss == pytest.approx(loss)
+    assert event.train_accuracy == pytest.approx(accuracy)
+
+
+def test_momentum_and_weight_decay_follow_their_formulas() -> None:
+    """Two full-batch steps by hand: v <- mu v - lr (g + lambda W); W <- W + v."""
+    dataset = tiny_dataset()
+    config = replace(SMALL, batch_size=1000, momentum=0.9, weight_decay=0.01, max_epochs=2, order="dataset")
+    network = config.build_network()
+    manual = network.copy()
+    list(train(network, dataset, config))
+    x, y = dataset.train.images.astype(float), np.eye(10)[dataset.train.labels]
+    velocities = [np.zeros_like(p) for p in manual.parameters()]
+    for _ in range(2):
+        g = manual.backward(x, y)
+        grads = [g.weights[0] + 0.01 * manual.weights[0], g.biases[0],
+                 g.weights[1] + 0.01 * manual.weights[1], g.biases[1]]
+        for p, v, gp in zip(manual.parameters(), velocities, grads):
+            v[...] = 0.9 * v - 0.5 * gp
+            p += v
+    for p, q in zip(network.parameters(), manual.parameters()):
+        np.testing.assert_allclose(p, q, rtol=0, atol=1e-12)
+
+
+def test_orders() -> None:
+    fixed = epoch_orders(replace(SMALL, order="permuted", seed=5), 50)
+    first, second = next(fixed), next(fixed)
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_array_equal(first, np.random.default_rng(5).permutation(50))
+    shuffled = epoch_orders(replace(SMALL, order="shuffle"), 50)
+    a, b = next(shuffled), next(shuffled)
+    assert sorted(a) == list(range(50)) and not np.array_equal(a, b)
+    np.testing.assert_array_equal(next(epoch_orders(replace(SMALL, order="dataset"), 5)), np.arange(5))
+
+
+def test_learning_rate_change_takes_effect_at_the_next_epoch() -> None:
+    control = RunControl()
+    network = SMALL.build_network()
+    run = train(network, tiny_dataset(), replace(SMALL, max_epochs=4), control)
+    first = next(run)
+    control.set_learning_rate(0.125)
+    rest = list(run)
+    assert first.learning_rate == 0.5
+    assert [e.learning_rate for e in rest if isinstance(e, EpochFinished)] == [0.125] * 3
+    with pytest.raises(ValueError):
+        control.set_learning_rate(-1)
+
+
+def test_stop_within_a_batch_keeps_the_samples_trained_so_far() -> None:
+    """A stop request is seen at the next batch: the run ends with 'stopped' and no epoch event."""
+    class StopAfter(RunControl):
+        def __init__(self, batches: int) -> None:
+            super().__init__()
+            self.left = batches
+
+        def checkpoint(self) -> bool:
+            self.left -= 1
+            return self.left < 0 or super().checkpoint()
+
+    config = replace(SMALL, batch_size=10, order="dataset", max_epochs=3)
+    network = config.build_network()
+    events = list(train(network, tiny_dataset(), config, StopAfter(13)))   # 10 batches an epoch
+    assert [type(e) for e in events] == [EpochFinished, RunFinished]
+    assert events[-1] == RunFinished(1, "stopped")
+    # The same network trained by hand for 13 batches of 10.
+    manual = config.build_network()
+    dataset = tiny_dataset()
+    x, labels = dataset.train.images.astype(float), dataset.train.labels
+    y = np.eye(10)[labels]
+    for batch in list(range(10)) + [0, 1, 2]:
+        rows = slice(batch * 10, batch * 10 + 10)
+        g = manual.backward(x[rows], y[rows])
+        for p, gp in zip(manual.parameters(), [g.weights[0], g.biases[0], g.weights[1], g.biases[1]]):
+            p -= 0.5 * gp
+    for p, q in zip(network.parameters(), manual.parameters()):
+        np.testing.assert_allclose(p, q, rtol=0, atol=1e-12)
+
+
+def test_pause_step_resume_and_stop_from_another_thread() -> None:
+    control = RunControl()
+    events: list = []
+    arrived = threading.Condition()
+    network = SMALL.build_network()
+    config = replace(SMALL, max_epochs=None)
+
+    def consume() -> None:
+        for event in train(network, tiny_dataset(), config, control):
+            with arrived:
+                events.append(event)
+                arrived.notify_all()
+
+    def wait_for(count: int) -> None:
+        with arrived:
+            assert arrived.wait_for(lambda: len(events) >= count, timeout=10)
+
+    control.pause()                       # paused before the first batch
+    worker = threading.Thread(target=consume)
+    worker.start()
+    try:
+        assert not worker.join(0.2) and events == []
+        control.step_one_epoch()
+        wait_for(1)
+        assert not worker.join(0.2) and len(events) == 1 and control.paused
+        control.step_one_epoch()
+        wait_for(2)
+        assert not worker.join(0.2) and len(events) == 2
+        control.resume()
+        wait_for(6)
+        assert not control.paused
+    finally:
+        control.stop()
+        worker.join(10)
+    assert not worker.is_alive()
+    assert isinstance(events[-1], RunFinished) and events[-1].reason == "stopped"
+    assert [e.epoch for e in events[:-1]] == list(range(1, len(events)))
+
+
+def test_stop_wakes_a_paused_run() -> None:
+    control = RunControl()
+    control.pause()
+    result: list = []
+    worker = threading.Thread(target=lambda: result.extend(train(SMALL.build_network(), tiny_dataset(),
+                                                                  SMALL, control)))
+    worker.start()
+    control.stop()
+    worker.join(10)
+    assert not worker.is_alive() and result == [RunFinished(0, "stopped")]
+
+
+def test_divergence_stops_the_run_and_keeps_the_last_good_weights() -> None:
+    config = TrainingConfig(hidden=(32, 32), activation="relu", loss="ce", init="he", bias_init="zeros",
+                            lr=0.1, batch_size=10, order="dataset", max_epochs=50, seed=0)
+    control = RunControl()
+    network = config.build_network()
+    dataset = tiny_dataset()
+    run = train(network, dataset, config, control)
+    first = next(run)
+    assert isinstance(first, EpochFinished)
+    after_first = network.copy()
+    control.set_learning_rate(1e100)
+    events = list(run)
+    assert isinstance(events[-1], RunDiverged)
+    assert events[-1].epoch == 2 and "epoch 2" in events[-1].message and "smaller learning rate" in events[-1].message
+    assert network.is_finite()
+    for p, q in zip(network.parameters(), after_first.parameters()):
+        np.testing.assert_array_equal(p, q)
+
+
+def test_divergence_names_the_layer() -> None:
+    config = TrainingConfig(hidden=(32, 32), activation="relu", loss="ce", init="he", bias_init="zeros",
+                            lr=1e100, batch_size=10, order="dataset", max_epochs=3, seed=0)
+    network, events = run_all(config)
+    assert events == [RunDiverged(1, 1, events[-1].message)]
+    assert "layer 1's weights" in events[-1].message and "keeps the initial weights" in events[-1].message
+    for p, q in zip(network.parameters(), config.build_network().parameters()):
+        np.testing.assert_array_equal(p, q)
+
+
+def test_config_validation_messages() -> None:
+    with pytest.raises(ValueError, match="learning rate must be a number > 0"):
+        replace(SMALL, lr=0).validate()
+    with pytest.raises(ValueError, match="batch size"):
+        replace(SMALL, batch_size=0).validate()
+    with pytest.raises(ValueError, match="initialiser must be one of"):
+        replace(SMALL, init="glorot").validate()
+    assert TrainingConfig.from_dict(SMALL.to_dict()) == SMALL
+
+
+def test_labels_name_what_differs() -> None:
+    assert PRESETS["article"].label() == "randn, lr 0.01"
+    assert "relu" in PRESETS["best"].label()
+
+
+def test_article_preset_is_the_tutorial() -> None:
+    a = PRESETS["article"]
+    assert (a.sizes(), a.activation, a.loss, a.init, a.bias_init, a.lr, a.batch_size, a.momentum,
+            a.weight_decay, a.shift, a.order) == ((1024, 16, 16, 10), "sigmoid", "sse", "randn", "randn",
+                                                  0.01, 1, 0.0, 0.0, 0, "permuted")
+
+
+def test_shift_images_moves_each_image_as_a_whole() -> None:
+    image = np.zeros((32, 32), np.uint8)
+    image[10:20, 12:15] = 1
+    images = np.repeat(image.reshape(1, 1024), 200, axis=0)
+    shifted = shift_images(images, 2, np.random.default_rng(0)).reshape(-1, 32, 32)
+    seen = set()
+    for s in shifted:
+        rows, cols = np.nonzero(s)
+        dy, dx = rows.min() - 10, cols.min() - 12
+        assert -2 <= dy <= 2 and -2 <= dx <= 2 and s.sum() == 30
+        np.testing.assert_array_equal(np.roll(image, (dy, dx), axis=(0, 1)), s)
+        seen.add((dy, dx))
+    assert len(seen) == 25
+    np.testing.assert_array_equal(shift_images(images, 0, np.random.default_rng(0)), images)
+
+
+def test_article_preset_performs_the_tutorials_updates() -> None:
+    """Same start and sample order: weights equal article_net.py's to 1e-9 after three epochs."""
+    require_shared(ARTICLE_NET)
+    dataset = load_dataset(require_shared(DIGITS))
+    spec = importlib.util.spec_from_file_location("article_net", ARTICLE_NET)
+    article = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(article)
+    config = replace(PRESETS["article"], max_epochs=3)
+    network = config.build_network()
+    baseline = article.Net(seed=config.seed)
+    x, labels = dataset.train.images.astype(np.float64), list(dataset.train.labels)
+    order = np.random.default_rng(config.seed).permutation(len(labels))
+    events = [e for e in train(network, dataset, config) if isinstance(e, EpochFinished)]
+    for epoch in range(3):
+        _, accuracy = baseline.train_epoch(x, labels, order)
+        assert events[epoch].train_accuracy == pytest.approx(accuracy, abs=1e-12)
+    ours = network.parameters()
+    theirs = [baseline.W1, baseline.b1, baseline.W2, baseline.b2, baseline.W3, baseline.b3]
+    for p, q in zip(ours, theirs):
+        np.testing.assert_allclose(p, q.reshape(p.shape), rtol=0, atol=1e-9)
+    assert events[-1].test_accuracy == pytest.approx(
+        baseline.accuracy(dataset.test.images.astype(np.float64), list(dataset.test.labels)))
