@@ -1,0 +1,264 @@
+"""The "draw a digit" panel: the paint pad, what the network thinks of the drawing, and a sample browser.
+
+Every change to the drawing is run through the panel's network at once (one sample through a
+1024-16-16-10 network takes microseconds) and the outputs go to the prediction view. The network is a
+snapshot: the caller hands over a copy that is never trained further, so the panel may read it at any
+time from the GUI thread. The sample browser loads a training or test image into the pad so the learner
+can see what the network makes of real data, and then edit it.
+
+What it leaves out: training, loading data sets or models from files, and window-wide menus (the main
+window adds ``clear_action`` to a menu if it wants).
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSpinBox,
+                               QVBoxLayout, QWidget)
+
+from studio.core.data import Dataset, Split
+from studio.core.drawing import GRID_SIZE
+from studio.core.network import Network
+from studio.gui.paint_pad import PaintPad
+from studio.gui.prediction_view import PredictionView
+
+SplitName = Literal["train", "test"]
+
+_NO_DATA = "No data set loaded."
+_OWN_DRAWING = "Your own drawing."
+
+
+class PadPanel(QWidget):
+    """Paint pad + prediction view + Clear + a sample browser (split, index, Random).
+
+    ``prediction_changed(p)`` carries the network's outputs for the drawing, a (k,) float array, each
+    time they are computed (after a drawing change or a new network); nothing is sent without a network.
+    ``seed`` seeds the generator used by Random.
+    """
+
+    prediction_changed = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None, seed: int = 0) -> None:
+        super().__init__(parent)
+        self._network: Network | None = None
+        self._dataset: Dataset | None = None
+        self._rng = np.random.default_rng(seed)
+        self._loaded: tuple[SplitName, int] | None = None   # the sample in the pad, while unedited
+        self._loading = False
+
+        self.pad = PaintPad()
+        self.prediction_view = PredictionView()
+
+        self.clear_action = QAction("Clear drawing", self)
+        self.clear_action.setShortcuts([QKeySequence(Qt.Key.Key_Delete), QKeySequence(Qt.Key.Key_Backspace)])
+        self.clear_action.setToolTip("Erase the pad (Delete or Backspace)")
+        self.clear_action.triggered.connect(self._on_clear_action_triggered)
+        self.addAction(self.clear_action)      # active while this panel's window has focus
+
+        self._clear_button = QPushButton("Clear")
+        self._clear_button.setToolTip("Erase the pad (shortcut: Delete or Backspace)")
+        self._clear_button.clicked.connect(self.clear_action.trigger)
+
+        self._split_combo = QComboBox()
+        self._split_combo.addItems(["train", "test"])
+        self._split_combo.setToolTip("Which part of the data set to take samples from")
+        self._index_spin = QSpinBox()
+        self._index_spin.setToolTip("Sample number within the chosen part (from 0); changing it loads "
+                                    "the sample into the pad")
+        self._index_spin.setKeyboardTracking(False)   # typing "123" loads once, not 1, 12 and 123
+        self._random_button = QPushButton("Random")
+        self._random_button.setToolTip("Load a randomly chosen sample into the pad")
+        self._sample_label = QLabel(_NO_DATA)
+        self._sample_label.setWordWrap(True)
+
+        self._split_combo.currentIndexChanged.connect(self._on_split_combo_changed)
+        self._index_spin.valueChanged.connect(self._on_index_spin_changed)
+        self._random_button.clicked.connect(self._on_random_button_clicked)
+        self.pad.drawing_changed.connect(self._on_pad_drawing_changed)
+
+        browser = QGroupBox("Samples from the data set")
+        row = QHBoxLayout()
+        row.addWidget(self._split_combo)
+        row.addWidget(self._index_spin, 1)
+        row.addWidget(self._random_button)
+        browser_layout = QVBoxLayout(browser)
+        browser_layout.addLayout(row)
+        browser_layout.addWidget(self._sample_label)
+
+        right = QVBoxLayout()
+        right.addWidget(self.prediction_view, 1)
+        right.addWidget(browser)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self._clear_button)
+        buttons.addStretch(1)
+        right.addLayout(buttons)
+
+        layout = QHBoxLayout(self)
+        layout.addWidget(self.pad, 3)
+        layout.addLayout(right, 2)
+
+        self._update_browser()
+        self._predict()
+
+    # -- public API -------------------------------------------------------------------------------
+
+    def set_network(self, network: Network | None) -> None:
+        """Predict with ``network`` from now on (a snapshot the caller never trains further), or none."""
+        self._network = network
+        self._predict()
+
+    def network(self) -> Network | None:
+        return self._network
+
+    def set_dataset(self, dataset: Dataset | None) -> None:
+        """Browse the samples of ``dataset`` (or none). The pad's drawing is kept."""
+        self._dataset = dataset
+        self._loaded = None
+        self._update_browser()
+        self._sample_label.setText(_NO_DATA if dataset is None else _OWN_DRAWING)
+
+    def image(self) -> np.ndarray:
+        """A copy of the pad drawing, (1024,) uint8."""
+        return self.pad.image()
+
+    def clear(self) -> None:
+        """Erase the pad."""
+        self.pad.clear()
+
+    def load_sample(self, split: SplitName, index: int) -> None:
+        """Put sample ``index`` of the ``train`` or ``test`` split into the pad; show its name and label."""
+        data = self._split(split)
+        if data is None:
+            raise ValueError(f"there is no {split} split to load from")
+        if not 0 <= index < len(data):
+            raise ValueError(f"sample {index} does not exist: the {split} split has {len(data)} samples")
+        self._set_browser_position(split, index)
+        self._loading = True
+        try:
+            self.pad.set_image(data.images[index])
+        finally:
+            self._loading = False
+        self._loaded = (split, index)
+        self._sample_label.setText(self._describe(split, index))
+
+    def random_sample(self, seed: int | None = None) -> int:
+        """Load a random sample of the chosen split and return its index.
+
+        Draws from the panel's own generator; ``seed`` first replaces it with ``default_rng(seed)``.
+        """
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+        split = self.current_split()
+        data = self._split(split)
+        if data is None or len(data) == 0:
+            raise ValueError(f"there are no {split} samples to choose from")
+        index = int(self._rng.integers(len(data)))
+        self.load_sample(split, index)
+        return index
+
+    def current_split(self) -> SplitName:
+        return "test" if self._split_combo.currentText() == "test" else "train"
+
+    def sample_text(self) -> str:
+        """The browser's description of what is in the pad, such as ``sample 3_17.txt, label 3``."""
+        return self._sample_label.text()
+
+    # -- slots ------------------------------------------------------------------------------------
+
+    def _on_clear_action_triggered(self) -> None:
+        self.pad.clear()
+
+    def _on_pad_drawing_changed(self, image: np.ndarray) -> None:
+        if not self._loading:
+            if not image.any():
+                self._sample_label.setText(_NO_DATA if self._dataset is None else _OWN_DRAWING)
+                self._loaded = None
+            elif self._loaded is not None:
+                self._sample_label.setText(self._describe(*self._loaded) + ", edited")
+                self._loaded = None
+        self._predict(image)
+
+    def _on_split_combo_changed(self, _index: int) -> None:
+        self._update_index_range()
+        self._load_from_browser()
+
+    def _on_index_spin_changed(self, _value: int) -> None:
+        self._load_from_browser()
+
+    def _on_random_button_clicked(self) -> None:
+        self.random_sample()
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _predict(self, image: np.ndarray | None = None) -> None:
+        network = self._network
+        if network is None:
+            self.prediction_view.set_probabilities(None)
+            return
+        if network.sizes[0] != GRID_SIZE * GRID_SIZE:
+            self.prediction_view.set_probabilities(None)
+            self.prediction_view.setToolTip(f"This model takes {network.sizes[0]} inputs, not a "
+                                            f"{GRID_SIZE}x{GRID_SIZE} drawing.")
+            return
+        self.prediction_view.setToolTip("")
+        if image is None:
+            image = self.pad.image()
+        p = network.predict_proba(image[None].astype(np.float64))[0]
+        self.prediction_view.set_probabilities(p)
+        self.prediction_changed.emit(p.copy())
+
+    def _split(self, split: SplitName) -> Split | None:
+        if self._dataset is None:
+            return None
+        return self._dataset.train if split == "train" else self._dataset.test
+
+    def _describe(self, split: SplitName, index: int) -> str:
+        data = self._split(split)
+        assert data is not None
+        return f"sample {data.names[index]}, label {int(data.labels[index])} ({split} #{index})"
+
+    def _update_browser(self) -> None:
+        has_data = self._dataset is not None
+        has_test = has_data and self._dataset.test is not None and len(self._dataset.test) > 0
+        was_blocked = self._split_combo.blockSignals(True)
+        try:
+            if not has_test:
+                self._split_combo.setCurrentIndex(0)
+            self._split_combo.model().item(1).setEnabled(has_test)
+        finally:
+            self._split_combo.blockSignals(was_blocked)
+        self._split_combo.setEnabled(has_data)
+        self._update_index_range()
+
+    def _update_index_range(self) -> None:
+        data = self._split(self.current_split())
+        n = 0 if data is None else len(data)
+        was_blocked = self._index_spin.blockSignals(True)
+        try:
+            self._index_spin.setRange(0, max(n - 1, 0))
+        finally:
+            self._index_spin.blockSignals(was_blocked)
+        self._index_spin.setEnabled(n > 0)
+        self._random_button.setEnabled(n > 0)
+
+    def _set_browser_position(self, split: SplitName, index: int) -> None:
+        """Show ``split`` and ``index`` in the browser without loading again."""
+        combo_blocked = self._split_combo.blockSignals(True)
+        spin_blocked = self._index_spin.blockSignals(True)
+        try:
+            self._split_combo.setCurrentIndex(1 if split == "test" else 0)
+            self._update_index_range()
+            self._index_spin.setValue(index)
+        finally:
+            self._split_combo.blockSignals(combo_blocked)
+            self._index_spin.blockSignals(spin_blocked)
+
+    def _load_from_browser(self) -> None:
+        split = self.current_split()
+        data = self._split(split)
+        if data is None or len(data) == 0:
+            return
+        self.load_sample(split, self._index_spin.value())
