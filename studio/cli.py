@@ -1,4 +1,4 @@
-"""The studio's command line: ``python -m studio train|evaluate|predict|synth ...``.
+"""The studio's command line: ``python -m studio train|compare|evaluate|predict|synth|export ...``.
 
 Same core as the window, no Qt. Every mistake a user can make (a bad flag, a malformed file) ends
 with exit status 2 and one line on stderr, never a traceback.
@@ -15,10 +15,11 @@ from typing import Sequence, TextIO
 
 import numpy as np
 
-from studio.core.data import DataError, Dataset, load_dataset, parse_digit_text
+from studio.core.data import DataError, Dataset, parse_digit_text
 from studio.core.evaluation import confusion_matrix
 from studio.core.model_file import ModelFileError, load_model, save_model
 from studio.core.network import ACTIVATIONS, BIAS_INITS, INITS, LOSSES
+from studio.core.sources import export_source, open_data_source
 from studio.core.training import (ORDERS, PRESETS, EpochFinished, RunControl, RunDiverged,
                                   RunFinished, TrainingConfig, train, with_overrides)
 
@@ -54,12 +55,9 @@ def _hidden_sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
-def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog=PROG, description="Train and inspect a from-scratch NumPy network on "
-                                                   "32x32 handwritten digits.")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
-
-    t = commands.add_parser("train", help="train a network and print one line per epoch")
+def add_training_arguments(t: argparse.ArgumentParser) -> None:
+    """The flags that define a run (data, preset and overrides), shared by ``train`` and ``compare``;
+    ``config_from_args`` reads them back."""
     t.add_argument("--data", required=True, help=DATA_HELP)
     t.add_argument("--preset", choices=sorted(PRESETS), default="article",
                    help="starting settings; explicit flags override them (default: article)")
@@ -79,6 +77,15 @@ def build_parser() -> ArgumentParser:
     t.add_argument("--order", choices=ORDERS, help="sample order (overrides --shuffle)")
     t.add_argument("--epochs", type=int, help="number of epochs; 0 = until Ctrl-C")
     t.add_argument("--seed", type=int)
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog=PROG, description="Train and inspect a from-scratch NumPy network on "
+                                                   "32x32 handwritten digits.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
+
+    t = commands.add_parser("train", help="train a network and print one line per epoch")
+    add_training_arguments(t)
     t.add_argument("--init-from", metavar="MODEL.npz", help="start from a saved model's weights")
     t.add_argument("--save", metavar="MODEL.npz", help="save the trained model here")
     t.add_argument("--log", metavar="RUN.csv", help="also write the per-epoch figures as CSV")
@@ -95,6 +102,20 @@ def build_parser() -> ArgumentParser:
     s.add_argument("--out", required=True, help="folder to write trainingDigits/ and testDigits/ into")
     s.add_argument("--seed", type=int, default=None, help="generator seed (default: the shipped set's)")
 
+    x = commands.add_parser("export", help="write any data set in the tutorial's format (trainingDigits/ "
+                                           "and testDigits/ of LABEL_SEQ.txt files)")
+    x.add_argument("--data", required=True, help=DATA_HELP)
+    x.add_argument("--out", required=True, help="a new or empty folder to write trainingDigits/ and "
+                                                "testDigits/ into")
+
+    c = commands.add_parser("compare", help="train several variants side by side in worker processes and "
+                                            "print a summary table")
+    add_training_arguments(c)
+    c.add_argument("--vary", action="append", required=True, metavar="SETTING=A,B,...",
+                   help="a setting and its values, e.g. init=randn,xavier or lr=0.01,0.1 (hidden sizes as "
+                        "16-16); repeat for more settings: every combination runs")
+    c.add_argument("--workers", type=int, help="worker processes (default: one per core)")
+    c.add_argument("--csv", metavar="OUT.csv", help="also write the summary table as CSV")
     return parser
 
 
@@ -127,7 +148,7 @@ def format_epoch(event: EpochFinished) -> str:
 
 def run_train(args: argparse.Namespace, out: TextIO) -> int:
     config = config_from_args(args)
-    dataset = load_dataset(args.data)
+    dataset = open_data_source(args.data)
     info: dict = {}
     if args.init_from:
         network, info = load_model(args.init_from)
@@ -185,7 +206,7 @@ def run_train(args: argparse.Namespace, out: TextIO) -> int:
 
 def run_evaluate(args: argparse.Namespace, out: TextIO) -> int:
     network, _ = load_model(args.model)
-    dataset = load_dataset(args.data)
+    dataset = open_data_source(args.data)
     splits = [("train", dataset.train)] + ([("test", dataset.test)] if dataset.test is not None else [])
     for name, split in splits:
         if split.images.shape[1] != network.sizes[0]:
@@ -227,7 +248,68 @@ def run_synth(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-COMMANDS = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict, "synth": run_synth}
+def run_export(args: argparse.Namespace, out: TextIO) -> int:
+    dataset = open_data_source(args.data)
+    try:
+        export_source(dataset, args.out)
+    except FileExistsError as error:  # its message already names the folder and says what to do
+        raise UsageError(str(error)) from None
+    test = len(dataset.test) if dataset.test is not None else 0
+    print(f"wrote {len(dataset.train)} training and {test} test digits from {dataset.name} to {args.out}",
+          file=out)
+    return 0
+
+
+def run_compare(args: argparse.Namespace, out: TextIO) -> int:
+    """Every combination of the ``--vary`` values on top of the preset and flags, same seed and sample
+    order, in parallel; one line per run as it ends, then the summary table. Ctrl-C cancels (the
+    table still shows how far each run got); a second Ctrl-C interrupts at once."""
+    from studio.core.compare import (Comparison, RunEnded, describe_summary, format_summary_table,
+                                     parse_vary_options, summaries_to_csv, vary)
+    base = config_from_args(args)
+    try:
+        configs = vary(base, **parse_vary_options(args.vary))
+    except ValueError as error:
+        raise UsageError(f"--vary: {error}") from None
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be >= 1, got {args.workers}")
+    dataset = open_data_source(args.data)
+    interrupted = []
+
+    def on_interrupt(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        interrupted.append(True)
+        comparison.cancel()
+
+    comparison = Comparison()
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        with comparison:
+            comparison.start(dataset, configs, args.workers)
+            print(f"{dataset.name}: {len(dataset.train)} training samples, "
+                  f"{len(dataset.test) if dataset.test is not None else 0} test samples; {len(configs)} runs "
+                  f"on {comparison.workers} worker processes", file=out, flush=True)
+            ended = 0
+            while not comparison.finished:
+                for event in comparison.poll(0.1):
+                    if isinstance(event, RunEnded):
+                        ended += 1
+                        print(f"[{ended}/{len(configs)}] {describe_summary(event.summary)}", file=out, flush=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    summaries = [s for s in comparison.summaries if s is not None]
+    if interrupted:
+        print("cancelled", file=out, flush=True)
+    print(file=out)
+    print(format_summary_table(summaries), file=out, flush=True)
+    if args.csv:
+        summaries_to_csv(summaries, args.csv)
+        print(f"wrote {args.csv}", file=out, flush=True)
+    return 0
+
+
+COMMANDS = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict, "synth": run_synth,
+            "export": run_export, "compare": run_compare}
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

@@ -1,0 +1,890 @@
+"""Comparing runs: the same data, the same seed and sample order, one or two settings varied.
+
+The tutorial ends by asking why different initialisations converge at such different speeds. This
+module answers it by experiment: ``vary`` makes one ``TrainingConfig`` per combination of the chosen
+settings (everything else, seed and sample order included, stays the base's), ``Comparison`` trains
+them side by side in worker processes and streams their epochs back, and ``summarise`` boils each
+run down to a ``RunSummary`` (how many epochs and seconds to 50 / 90 / 97 % training accuracy, best
+and final test accuracy, did it diverge or stop) that ``format_summary_table`` and
+``summaries_to_csv`` write out.
+
+Why processes and not threads: per-sample SGD is a Python loop around small NumPy calls, so threads
+would take turns on the GIL. Each worker is a fresh interpreter started with ``spawn`` (never
+``fork``: the window's process holds Qt and threads, which a forked child would inherit half-dead),
+with ``OPENBLAS_NUM_THREADS=1`` so that N workers use N cores rather than N times BLAS's own threads.
+The data set travels once, as a temporary ``.npz`` file every worker reads; epochs come back through
+one multiprocessing queue, a batch per run at most every ``FLUSH_INTERVAL`` seconds.
+
+Using multiprocessing's locks under ``spawn`` also starts its one shared "resource tracker" helper
+process, which lives until the program exits; the workers themselves never outlive ``close``.
+
+Left out: Qt (a view polls a ``Comparison`` from a worker thread), plotting, and anything about a
+single run's internals (``training.py``, ``diagnostics.py``).
+"""
+from __future__ import annotations
+
+import csv
+import ctypes
+import difflib
+import itertools
+import math
+import multiprocessing
+import os
+import queue
+import re
+import shutil
+import signal
+import tempfile
+import threading
+import time
+import traceback
+import weakref
+from contextlib import contextmanager
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import IO, Any, Iterable, Iterator, Sequence, Union
+
+import numpy as np
+
+from studio.core.data import N_CLASSES, Dataset, Split
+from studio.core.network import ACTIVATIONS, BIAS_INITS, INITS, LOSSES
+from studio.core.training import (ORDERS, EpochFinished, RunControl, RunDiverged, RunEvent, RunFinished,
+                                  TrainingConfig, train)
+
+#: The training-accuracy milestones a summary times, as fractions.
+THRESHOLDS: tuple[float, ...] = (0.5, 0.9, 0.97)
+
+#: A worker sends a run's finished epochs at most this often (seconds): ~20 batches a second per run,
+#: which a view can redraw without falling behind however fast the epochs are.
+FLUSH_INTERVAL = 0.05
+
+#: How often (seconds) a worker looks at the shared cancel flag. Reading a multiprocessing Event takes
+#: ~3 us, which at one check per sample would cost ~5 % of a per-sample epoch.
+CANCEL_CHECK_INTERVAL = 0.02
+
+#: Environment variables that cap the BLAS and OpenMP thread pools of a worker.
+BLAS_THREAD_VARIABLES: tuple[str, ...] = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+# --------------------------------------------------------------------------------------------------
+# Which settings to vary, from Python values or from command-line text
+# --------------------------------------------------------------------------------------------------
+
+#: Short names accepted besides the ``TrainingConfig`` field names (hyphens also work for underscores).
+KNOB_ALIASES: dict[str, str] = {"batch": "batch_size", "epochs": "max_epochs", "decay": "weight_decay",
+                                "scale": "init_scale"}
+
+_CHOICES: dict[str, tuple[str, ...]] = {"activation": ACTIVATIONS, "loss": LOSSES, "init": INITS,
+                                        "bias_init": BIAS_INITS, "order": ORDERS}
+_FLOATS = ("init_scale", "lr", "momentum", "weight_decay")
+_INTS = ("batch_size", "shift", "seed", "max_epochs")
+_WHOLE = re.compile(r"[+-]?[0-9]+")          # ASCII only: int() would also take other scripts' digits
+_SIZES = re.compile(r"[0-9]+(?:[-x][0-9]+)*")
+KNOBS: tuple[str, ...] = tuple(f.name for f in fields(TrainingConfig))
+
+
+def knob_name(name: str) -> str:
+    """The ``TrainingConfig`` field that ``name`` means (``lr``, ``batch`` -> ``batch_size``, ``init-scale``).
+
+    Raises ``ValueError`` naming the closest known setting.
+    """
+    key = name.strip().replace("-", "_")
+    key = KNOB_ALIASES.get(key, key)
+    if key not in KNOBS:
+        known = sorted(set(KNOBS) | set(KNOB_ALIASES))
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown setting {name.strip()!r}{hint} (settings: {', '.join(KNOBS)})")
+    return key
+
+
+def convert_value(knob: str, value: object) -> object:
+    """``value`` (a Python value or its text) as the type of field ``knob``; ``ValueError`` if it isn't one.
+
+    ``hidden`` text is sizes joined by ``-`` or ``x`` (``16-16``), since commas separate values;
+    ``max_epochs`` accepts ``none`` for no limit. Ranges (lr > 0, ...) are checked by
+    ``TrainingConfig.validate`` when the configs are made.
+    """
+    if knob == "hidden":
+        if isinstance(value, str):
+            text = value.strip()
+            if not _SIZES.fullmatch(text):
+                raise ValueError(f"hidden: {value!r} is not layer sizes such as 16-16 (sizes joined by '-')")
+            return tuple(int(part) for part in re.split(r"[-x]", text))
+        sizes = (value,) if isinstance(value, int) else tuple(value)  # type: ignore[arg-type]
+        if not all(isinstance(s, int) and not isinstance(s, bool) for s in sizes):
+            raise ValueError(f"hidden: {value!r} is not a sequence of whole numbers")
+        return sizes
+    if knob in _CHOICES:
+        text = str(value).strip()
+        if text not in _CHOICES[knob]:
+            raise ValueError(f"{knob}: {value!r} is not one of {', '.join(_CHOICES[knob])}")
+        return text
+    if knob in _FLOATS:
+        if isinstance(value, bool):
+            raise ValueError(f"{knob}: {value!r} is not a number")
+        try:
+            return float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ValueError(f"{knob}: {value!r} is not a number") from None
+    if knob in _INTS:
+        if knob == "max_epochs" and (value is None or str(value).strip().lower() == "none"):
+            return None
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError(f"{knob}: {value!r} is not a whole number")
+        if isinstance(value, (int, float)):
+            return int(value)
+        if isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
+            return int(value.strip())
+        raise ValueError(f"{knob}: {value!r} is not a whole number")
+    raise ValueError(f"unknown setting {knob!r}")
+
+
+def parse_vary(text: str) -> tuple[str, list[object]]:
+    """``"init=randn,rand"`` -> ``("init", ["randn", "rand"])``; ``"lr=0.01,0.1"`` -> ``("lr", [0.01, 0.1])``.
+
+    Values are converted to the field's type (see ``convert_value``). Raises ``ValueError`` with a
+    message a person can act on: no ``=``, an unknown setting, no values, a bad or repeated value.
+    """
+    name, sep, values = text.partition("=")
+    if not sep or not name.strip():
+        raise ValueError(f"expected SETTING=VALUE[,VALUE...] such as init=randn,xavier, got {text!r}")
+    knob = knob_name(name)
+    parts = [part.strip() for part in values.split(",")]
+    if not any(parts):
+        raise ValueError(f"{knob}: no values given (e.g. {knob}=A,B)")
+    if "" in parts:
+        raise ValueError(f"{knob}: an empty value in {values!r}")
+    converted = [convert_value(knob, part) for part in parts]
+    _check_no_repeats(knob, converted)
+    return knob, converted
+
+
+def parse_vary_options(texts: Iterable[str]) -> dict[str, list[object]]:
+    """Several ``--vary`` texts -> ``{field: values}`` in the order given; a setting twice is an error."""
+    choices: dict[str, list[object]] = {}
+    for text in texts:
+        knob, values = parse_vary(text)
+        if knob in choices:
+            raise ValueError(f"{knob} is varied twice; put all its values in one SETTING=A,B,C")
+        choices[knob] = values
+    return choices
+
+
+def _check_no_repeats(knob: str, values: Sequence[object]) -> None:
+    seen: list[object] = []
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{knob}: the value {value!r} is given twice")
+        seen.append(value)
+
+
+def vary(base: TrainingConfig, **choices: object) -> list[TrainingConfig]:
+    """One config per combination of the given values, everything else as in ``base``.
+
+    ``vary(base, init=["randn", "xavier"], lr=[0.01, 0.1])`` gives randn/0.01, randn/0.1,
+    xavier/0.01, xavier/0.1: the cartesian product, first setting outermost. A single value (not a
+    list) counts as a list of one. Names may be aliases (``batch``, ``epochs``); values may be text.
+    Every config is validated; raises ``ValueError`` for any bad name or value.
+    """
+    knobs: list[str] = []
+    value_lists: list[list[object]] = []
+    for name, values in choices.items():
+        knob = knob_name(name)
+        if knob in knobs:
+            raise ValueError(f"{knob} is varied twice")
+        if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+            values = [values]
+        converted = [convert_value(knob, v) for v in values]  # type: ignore[union-attr]
+        if not converted:
+            raise ValueError(f"{knob}: no values given")
+        _check_no_repeats(knob, converted)
+        knobs.append(knob)
+        value_lists.append(converted)
+    configs = []
+    for combination in itertools.product(*value_lists):
+        config = replace(base, **dict(zip(knobs, combination)))
+        config.validate()
+        configs.append(config)
+    return configs
+
+
+def distinct_labels(configs: Sequence[TrainingConfig]) -> list[str]:
+    """``config.label()`` for each, with the settings that tell apart runs of the same label appended
+    (``label()`` leaves out seed, order and epochs, so ``randn, lr 0.01, seed 1``)."""
+    labels = [config.label() for config in configs]
+    groups: dict[str, list[int]] = {}
+    for i, label in enumerate(labels):
+        groups.setdefault(label, []).append(i)
+    for label, members in groups.items():
+        if len(members) < 2:
+            continue
+        differing = [f.name for f in fields(TrainingConfig)
+                     if len({repr(getattr(configs[i], f.name)) for i in members}) > 1]
+        for i in members:
+            extra = ", ".join(f"{name.replace('_', ' ')} {getattr(configs[i], name)}" for name in differing)
+            labels[i] = f"{label}, {extra}" if extra else f"{label} (#{i + 1})"
+    return labels
+
+
+# --------------------------------------------------------------------------------------------------
+# A run in a few numbers
+# --------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a run came to, computed from its events by ``summarise``.
+
+    ``epochs`` counts finished epochs; ``seconds`` is the run's training time (the last
+    ``EpochFinished.elapsed``). ``epochs_to_50`` is the first epoch whose training accuracy was
+    >= 50 % and ``seconds_to_50`` the training time up to its end (likewise 90, 97); None if never.
+    ``best_test_accuracy`` is the highest test accuracy after any epoch (the earliest such epoch in
+    ``best_test_epoch``); test figures are None without a test split. ``diverged``: the run ended in
+    NaN or infinity. ``stopped``: it was stopped (cancelled, or its worker failed) before its last
+    epoch. ``message`` says why it diverged, was stopped early or failed ("" otherwise).
+    """
+
+    label: str
+    config: TrainingConfig
+    epochs: int
+    seconds: float
+    epochs_to_50: int | None
+    seconds_to_50: float | None
+    epochs_to_90: int | None
+    seconds_to_90: float | None
+    epochs_to_97: int | None
+    seconds_to_97: float | None
+    final_train_accuracy: float | None
+    final_train_loss: float | None
+    best_test_accuracy: float | None
+    best_test_epoch: int | None
+    final_test_accuracy: float | None
+    diverged: bool
+    stopped: bool
+    message: str = ""
+
+    @property
+    def outcome(self) -> str:
+        """``diverged``, ``stopped`` or ``finished``."""
+        return "diverged" if self.diverged else "stopped" if self.stopped else "finished"
+
+    def epochs_to(self, threshold: float) -> int | None:
+        """``epochs_to_50`` etc. by threshold (one of ``THRESHOLDS``)."""
+        return getattr(self, f"epochs_to_{_percent(threshold)}")
+
+    def seconds_to(self, threshold: float) -> float | None:
+        return getattr(self, f"seconds_to_{_percent(threshold)}")
+
+
+def _percent(threshold: float) -> int:
+    if threshold not in THRESHOLDS:
+        raise ValueError(f"threshold must be one of {THRESHOLDS}, got {threshold}")
+    return round(100 * threshold)
+
+
+def summarise(config: TrainingConfig, events: Iterable[RunEvent], label: str | None = None) -> RunSummary:
+    """The ``RunSummary`` of a run from its events (``EpochFinished``... then ``RunFinished`` or
+    ``RunDiverged``). Pure: the same events always give the same summary.
+
+    A stream without a final event is a run still going (or cut short without one): it is summed up
+    as far as it goes, neither diverged nor stopped. Accuracies compare with ``>=``, so exactly 0.5
+    reaches 50 %.
+    """
+    epochs: list[EpochFinished] = []
+    diverged = stopped = False
+    message = ""
+    for event in events:
+        if isinstance(event, EpochFinished):
+            epochs.append(event)
+        elif isinstance(event, RunDiverged):
+            diverged, message = True, event.message
+        elif isinstance(event, RunFinished) and event.reason == "stopped":
+            stopped = True
+            message = message or f"stopped after {event.epochs} epochs"
+    reached: dict[str, Any] = {}
+    for threshold in THRESHOLDS:
+        first = next((e for e in epochs if e.train_accuracy >= threshold), None)
+        reached[f"epochs_to_{_percent(threshold)}"] = first.epoch if first else None
+        reached[f"seconds_to_{_percent(threshold)}"] = first.elapsed if first else None
+    tested = [e for e in epochs if e.test_accuracy is not None]
+    best = max(tested, key=lambda e: e.test_accuracy, default=None)  # max keeps the earliest of ties
+    last = epochs[-1] if epochs else None
+    return RunSummary(
+        label=config.label() if label is None else label, config=config, epochs=len(epochs),
+        seconds=last.elapsed if last else 0.0, **reached,
+        final_train_accuracy=last.train_accuracy if last else None,
+        final_train_loss=last.train_loss if last else None,
+        best_test_accuracy=best.test_accuracy if best else None,
+        best_test_epoch=best.epoch if best else None,
+        final_test_accuracy=last.test_accuracy if last else None,
+        diverged=diverged, stopped=stopped, message=message)
+
+
+# --------------------------------------------------------------------------------------------------
+# Tables
+# --------------------------------------------------------------------------------------------------
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f}" if value >= 1 else f"{value:.2f}"
+
+
+def _milestone(summary: RunSummary, threshold: float) -> str:
+    epoch = summary.epochs_to(threshold)
+    return "-" if epoch is None else f"{epoch} ({_seconds(summary.seconds_to(threshold))} s)"
+
+
+def _accuracy(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def describe_summary(summary: RunSummary) -> str:
+    """One line about a finished run, e.g. for a progress log:
+    ``xavier, lr 0.01: finished, 50 epochs in 4.2 s; train 91.3%; 90% at epoch 31; best test 89.0% (epoch 48)``."""
+    parts = [f"{summary.label}: {summary.outcome}, {summary.epochs} epochs in {_seconds(summary.seconds)} s"]
+    if summary.final_train_accuracy is not None:
+        parts.append(f"train {_accuracy(summary.final_train_accuracy)}")
+    reached = [t for t in THRESHOLDS if summary.epochs_to(t) is not None]
+    if reached:
+        top = reached[-1]
+        parts.append(f"{round(100 * top)}% at epoch {summary.epochs_to(top)}")
+    if summary.best_test_accuracy is not None:
+        parts.append(f"best test {_accuracy(summary.best_test_accuracy)} (epoch {summary.best_test_epoch})")
+    line = "; ".join(parts)
+    # A plain stop says nothing the outcome doesn't; divergence, failure or a run never started do.
+    if summary.message and (summary.diverged or not summary.message.startswith("stopped after")):
+        line += f" - {summary.message.splitlines()[0]}"
+    return line
+
+
+def format_summary_table(summaries: Sequence[RunSummary]) -> str:
+    """A plain-text table, one row per run, columns aligned; milestones as ``epoch (seconds)``."""
+    header = ["run", "epochs", "seconds", *(f"to {round(100 * t)}%" for t in THRESHOLDS),
+              "best test (epoch)", "final test", "end"]
+    rows = [header]
+    for s in summaries:
+        best = "-" if s.best_test_accuracy is None else f"{_accuracy(s.best_test_accuracy)} ({s.best_test_epoch})"
+        rows.append([s.label, str(s.epochs), _seconds(s.seconds), *(_milestone(s, t) for t in THRESHOLDS),
+                     best, _accuracy(s.final_test_accuracy), s.outcome])
+    widths = [max(len(row[c]) for row in rows) for c in range(len(header))]
+    lines = []
+    for r, row in enumerate(rows):
+        # The label column reads left-aligned, the figures right-aligned.
+        cells = [row[0].ljust(widths[0])] + [cell.rjust(w) for cell, w in zip(row[1:], widths[1:])]
+        lines.append("  ".join(cells).rstrip())
+        if r == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+#: CSV columns, in order: the summary's figures, then every setting of the run.
+CSV_COLUMNS: tuple[str, ...] = (
+    "label", "outcome", "epochs", "seconds",
+    *(f"{kind}_to_{round(100 * t)}" for t in THRESHOLDS for kind in ("epochs", "seconds")),
+    "final_train_accuracy", "final_train_loss", "best_test_accuracy", "best_test_epoch",
+    "final_test_accuracy", "diverged", "stopped", "message", *KNOBS)
+
+
+def _csv_cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, tuple):
+        return "-".join(str(v) for v in value)
+    return str(value)
+
+
+def summaries_to_csv(summaries: Sequence[RunSummary], path_or_file: str | os.PathLike | IO[str]) -> None:
+    """Write one row per run with ``CSV_COLUMNS`` to a path or an open text file. Empty cells are None;
+    floats are written exactly (``repr``); hidden sizes as ``16-16``."""
+    def write(f: IO[str]) -> None:
+        writer = csv.writer(f)
+        writer.writerow(CSV_COLUMNS)
+        for s in summaries:
+            values = {**{name: getattr(s.config, name) for name in KNOBS},
+                      **{name: getattr(s, name) for name in CSV_COLUMNS if name not in KNOBS}}
+            writer.writerow([_csv_cell(values[name]) for name in CSV_COLUMNS])
+    if isinstance(path_or_file, (str, os.PathLike)):
+        with open(Path(path_or_file), "w", newline="", encoding="utf-8") as f:
+            write(f)
+    else:
+        write(path_or_file)
+
+
+# --------------------------------------------------------------------------------------------------
+# Events of a comparison (immutable; safe to hand to another thread)
+# --------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RunStarted:
+    """Run ``index`` (into the configs given to ``start``) began in worker process ``pid``, whose NumPy
+    uses ``blas_threads`` BLAS threads (None if that cannot be read)."""
+
+    index: int
+    pid: int
+    blas_threads: int | None
+
+
+@dataclass(frozen=True)
+class RunEpochs:
+    """One or more consecutive finished epochs of run ``index``, oldest first."""
+
+    index: int
+    epochs: tuple[EpochFinished, ...]
+
+
+@dataclass(frozen=True)
+class RunEnded:
+    """Run ``index`` is over (finished, diverged, stopped or never started because of a cancel)."""
+
+    index: int
+    summary: RunSummary
+
+
+@dataclass(frozen=True)
+class ComparisonEnded:
+    """Every run has ended and every worker has exited; ``cancelled`` if ``cancel`` came first."""
+
+    cancelled: bool
+
+
+CompareEvent = Union[RunStarted, RunEpochs, RunEnded, ComparisonEnded]
+
+
+# --------------------------------------------------------------------------------------------------
+# The worker process
+# --------------------------------------------------------------------------------------------------
+
+_blas_threads_cache: list[int | None] = []
+
+
+def blas_thread_count() -> int | None:
+    """How many threads this process's OpenBLAS (the one NumPy loaded) uses; None if not OpenBLAS or
+    not readable. Linux only (it finds the library in ``/proc/self/maps``)."""
+    if _blas_threads_cache:
+        return _blas_threads_cache[0]
+    count: int | None = None
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line}
+        for path in sorted(paths):
+            library = ctypes.CDLL(path)
+            for symbol in ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
+                           "openblas_get_num_threads64_", "openblas_get_num_threads"):
+                function = getattr(library, symbol, None)
+                if function is not None:
+                    count = int(function())
+                    break
+            if count is not None:
+                break
+    except OSError:
+        count = None
+    _blas_threads_cache.append(count)
+    return count
+
+
+class SharedStopControl(RunControl):
+    """A ``RunControl`` that also stops when a shared (multiprocessing) ``cancel`` event is set or the
+    process that started this one has gone. Checked at most every ``CANCEL_CHECK_INTERVAL`` seconds
+    from ``checkpoint`` (once per batch), so the cost per sample stays a clock read."""
+
+    def __init__(self, cancel: Any, parent_pid: int | None = None,
+                 interval: float = CANCEL_CHECK_INTERVAL) -> None:
+        super().__init__()
+        self._cancel = cancel
+        self._parent_pid = parent_pid
+        self._interval = interval
+        self._next_check = 0.0
+
+    def checkpoint(self) -> bool:
+        now = time.monotonic()
+        if now >= self._next_check:
+            self._next_check = now + self._interval
+            # An orphaned worker (its parent killed) would otherwise train to the end unseen.
+            orphaned = self._parent_pid is not None and os.getppid() != self._parent_pid
+            if orphaned or self._cancel.is_set():
+                self.stop()
+        return super().checkpoint()
+
+
+def save_dataset_arrays(dataset: Dataset, path: Path) -> None:
+    """Write ``dataset``'s splits to ``path`` as an uncompressed ``.npz`` (no pickle), for workers."""
+    arrays: dict[str, np.ndarray] = {}
+    for key, split in (("train", dataset.train), ("test", dataset.test)):
+        if split is not None:
+            arrays[f"{key}_images"] = split.images
+            arrays[f"{key}_labels"] = split.labels
+            arrays[f"{key}_names"] = np.asarray(split.names, dtype=str)
+    with open(path, "wb") as f:        # an open file: np.savez would add ".npz" to a name
+        np.savez(f, **arrays)
+
+
+def load_dataset_arrays(path: Path, name: str, source: str) -> Dataset:
+    """The ``Dataset`` that ``save_dataset_arrays`` wrote."""
+    with np.load(path, allow_pickle=False) as arrays:
+        splits = {key: Split(arrays[f"{key}_images"], arrays[f"{key}_labels"],
+                             tuple(str(n) for n in arrays[f"{key}_names"]))
+                  for key in ("train", "test") if f"{key}_images" in arrays}
+    return Dataset(name, source, splits["train"], splits.get("test"))
+
+
+def _worker_main(data: tuple[str, str, str], configs: tuple[TrainingConfig, ...], next_index: Any,
+                 cancel: Any, messages: Any, flush_interval: float) -> None:
+    """A worker process: read the data set, then take the next run index, train it, send its events;
+    until no runs are left or ``cancel`` is set.
+
+    ``data`` is (arrays file, name, source): the parent saves the data set once to a temporary file
+    and every worker reads it. Passing the arrays as a ``Process`` argument would write them into each
+    child's start-up pipe, which blocks ``Process.start`` until that child has imported NumPy and read
+    them (workers would boot one after another) and for ever if the child dies first; a queue would
+    need a feeder thread in the parent whose end cannot always be waited for.
+
+    Messages (tuples, so that nothing but core types crosses the pipe):
+    ``("started", index, pid, blas_threads)``, ``("epochs", index, [EpochFinished, ...])``,
+    ``("ended", index, RunFinished | RunDiverged | None, error_text | None)``.
+    """
+    # Ctrl-C in a terminal goes to the whole process group: the parent decides, the worker ignores it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+    dataset = load_dataset_arrays(Path(data[0]), data[1], data[2])
+    while not cancel.is_set():
+        with next_index.get_lock():
+            index = next_index.value
+            if index >= len(configs):
+                return
+            next_index.value = index + 1
+        messages.put(("started", index, os.getpid(), blas_thread_count()))
+        _run_one(dataset, configs[index], index, SharedStopControl(cancel, parent), messages, flush_interval)
+
+
+def _run_one(dataset: Dataset, config: TrainingConfig, index: int, control: RunControl, messages: Any,
+             flush_interval: float) -> None:
+    pending: list[EpochFinished] = []
+    last_flush = -math.inf
+    terminal: RunEvent | None = None
+    try:
+        network = config.build_network(dataset.train.images.shape[1], N_CLASSES)
+        for event in train(network, dataset, config, control):
+            if isinstance(event, EpochFinished):
+                pending.append(event)
+                now = time.monotonic()
+                if now - last_flush >= flush_interval:
+                    messages.put(("epochs", index, pending))
+                    pending, last_flush = [], now   # a new list: the queue pickles the old one later
+            else:
+                terminal = event
+    except Exception:   # a worker must report, not die silently: the parent shows the text
+        if pending:
+            messages.put(("epochs", index, pending))
+        messages.put(("ended", index, None, traceback.format_exc()))
+        return
+    if pending:
+        messages.put(("epochs", index, pending))
+    messages.put(("ended", index, terminal, None))
+
+
+_environment_lock = threading.Lock()
+
+
+@contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Set ``BLAS_THREAD_VARIABLES`` to 1 in ``os.environ`` for the duration, then put them back.
+
+    A spawned process inherits the environment at the moment it starts, and its NumPy reads these
+    when it is first imported, which happens while the child unpickles its task, before any of our
+    code could run there: so they must be set here, around ``Process.start``.
+    """
+    with _environment_lock:
+        saved = {name: os.environ.get(name) for name in BLAS_THREAD_VARIABLES}
+        try:
+            for name in BLAS_THREAD_VARIABLES:
+                os.environ[name] = "1"
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
+@contextmanager
+def _sigint_ignored_in_children() -> Iterator[None]:
+    """Ignore SIGINT while starting processes (main thread only), so children inherit 'ignored' and a
+    Ctrl-C during their start-up cannot print a KeyboardInterrupt traceback from each of them."""
+    # getsignal is None when the handler was not set from Python; it could not be put back then.
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is None:
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+# --------------------------------------------------------------------------------------------------
+# The driver
+# --------------------------------------------------------------------------------------------------
+
+class Comparison:
+    """Train several configs on one data set in parallel worker processes and collect their events.
+
+    Use from one thread (the CLI's main thread, or a GUI's worker thread)::
+
+        with Comparison() as comparison:
+            comparison.start(dataset, configs, workers=None)   # one process per core by default
+            while not comparison.finished:
+                for event in comparison.poll(0.1):             # RunStarted / RunEpochs / RunEnded /
+                    ...                                        # ComparisonEnded
+        # leaving the block (or close()) cancels what still runs and leaves no process behind
+
+    ``cancel()`` is the one method safe to call from any other thread (or a signal handler): it sets
+    the shared flag; every worker stops at its next batch (within ~``CANCEL_CHECK_INTERVAL``), sends
+    its ``RunEnded`` and exits, and runs not yet started end at once with zero epochs.
+    Every run gets exactly one ``RunEnded``, and ``ComparisonEnded`` comes last.
+
+    Every run uses its own config's seed and sample order, so configs made by ``vary`` differ only in
+    the varied settings. Workers take runs in index order as they become free.
+
+    ``start_method`` is ``spawn`` (default) or ``forkserver``. Workers re-import the program's main
+    module (not a ``-m package``'s ``__main__``), so it must guard its start-up with
+    ``if __name__ == "__main__"`` and should not import Qt at the top. With ``forkserver`` the BLAS
+    setting reaches the workers only if the server was first started by a comparison.
+    """
+
+    def __init__(self, *, flush_interval: float = FLUSH_INTERVAL, start_method: str = "spawn") -> None:
+        if start_method == "fork":
+            raise ValueError("'fork' is not safe in a process that holds Qt and threads; use 'spawn' "
+                             "or 'forkserver'")
+        self._flush_interval = float(flush_interval)
+        self._context = multiprocessing.get_context(start_method)
+        self._processes: list[Any] = []
+        self._pids: list[int] = []            # kept: a closed Process object no longer tells its pid
+        self._started = self._finished = self._closed = False
+        self.configs: tuple[TrainingConfig, ...] = ()
+        self.labels: tuple[str, ...] = ()
+        self._history: list[list[EpochFinished]] = []
+        self._summaries: list[RunSummary | None] = []
+        self._running: dict[int, int] = {}     # pid -> index of the run that worker is training
+        self._cancel_early = False
+
+    # -- starting ----------------------------------------------------------------------------------
+
+    def start(self, dataset: Dataset, configs: Sequence[TrainingConfig], workers: int | None = None) -> None:
+        """Start ``min(workers, len(configs))`` worker processes (``workers`` None: ``os.cpu_count()``).
+
+        The data set is saved once to a temporary ``.npz`` (removed by ``close``) that every worker reads;
+        each worker gets all configs and takes run indices one after another. Returns at once (the
+        workers start up, ~0.5-1 s, in parallel). Raises ``ValueError`` for no configs, an invalid one,
+        or workers < 1.
+        """
+        if self._started:
+            raise RuntimeError("this comparison has already been started; make a new one")
+        configs = tuple(configs)
+        if not configs:
+            raise ValueError("nothing to compare: no configs given")
+        for config in configs:
+            config.validate()
+        workers = (os.cpu_count() or 1) if workers is None else int(workers)
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        self.configs = configs
+        self.labels = tuple(distinct_labels(configs))
+        self._history = [[] for _ in configs]
+        self._summaries = [None] * len(configs)
+        self._messages = self._context.Queue()
+        # Removed at close, or when this object goes, or at exit, whichever comes first.
+        self._folder = Path(tempfile.mkdtemp(prefix="studio-compare-"))
+        self._remove_folder = weakref.finalize(self, shutil.rmtree, self._folder, True)
+        save_dataset_arrays(dataset, self._folder / "dataset.npz")
+        data = (str(self._folder / "dataset.npz"), dataset.name, dataset.source)
+        self._cancel = self._context.Event()
+        if self._cancel_early:
+            self._cancel.set()
+        # Held here: a child rebuilds these from their names while it starts, after start() returns.
+        self._next_index = self._context.Value("i", 0)
+        self._started = True
+        count = min(workers, len(configs))
+        with single_threaded_blas(), _sigint_ignored_in_children():
+            for number in range(count):
+                process = self._context.Process(
+                    target=_worker_main, name=f"comparison-worker-{number + 1}", daemon=True,
+                    args=(data, configs, self._next_index, self._cancel, self._messages, self._flush_interval))
+                process.start()
+                self._processes.append(process)
+                self._pids.append(process.pid)
+
+    # -- state a view can read --------------------------------------------------------------------
+
+    @property
+    def started(self) -> bool:
+        return self._started
+
+    @property
+    def finished(self) -> bool:
+        """True once every run has ended and every worker has exited (``ComparisonEnded`` was sent)."""
+        return self._finished
+
+    @property
+    def cancelled(self) -> bool:
+        return self._started and self._cancel.is_set()
+
+    @property
+    def workers(self) -> int:
+        return len(self._processes)
+
+    @property
+    def worker_pids(self) -> tuple[int, ...]:
+        return tuple(self._pids)
+
+    @property
+    def summaries(self) -> list[RunSummary | None]:
+        """Per run, its summary once it has ended, else None (a copy of the list)."""
+        return list(self._summaries)
+
+    def epochs(self, index: int) -> tuple[EpochFinished, ...]:
+        """Every ``EpochFinished`` of run ``index`` received so far, oldest first."""
+        return tuple(self._history[index])
+
+    def live_summary(self, index: int) -> RunSummary:
+        """The summary of run ``index`` as far as it has gone (its final one once it has ended)."""
+        final = self._summaries[index]
+        if final is not None:
+            return final
+        return summarise(self.configs[index], self._history[index], self.labels[index])
+
+    # -- polling ---------------------------------------------------------------------------------
+
+    def poll(self, timeout: float = 0.0) -> list[CompareEvent]:
+        """The events that arrived, waiting up to ``timeout`` seconds for the first; [] once finished.
+
+        Call from the thread that called ``start``.
+        """
+        if not self._started:
+            raise RuntimeError("start the comparison before polling it")
+        if self._finished or self._closed:
+            return []
+        # Which workers had exited *before* reading: everything such a worker sent is already in the
+        # pipe (a process exits only after its queue's feeder thread has written it all), so after
+        # draining, a run still open on an exited worker will never hear from it again.
+        exited = {p.pid for p in self._processes if not p.is_alive()}
+        all_exited = len(exited) == len(self._processes)
+        events: list[CompareEvent] = []
+        # Once all have exited, read to the end: nothing more can come.
+        for message in self._drain(0.0 if all_exited else timeout, None if all_exited else 10_000):
+            events.extend(self._handle(message))
+        for pid in exited & set(self._running):
+            process = next(p for p in self._processes if p.pid == pid)
+            index = self._running.pop(pid)
+            events.append(self._end(index, RunFinished(len(self._history[index]), "stopped"),
+                                    f"worker process {pid} ended unexpectedly (exit code {process.exitcode})"))
+        if all_exited:
+            events.extend(self._finish("cancelled" if self._cancel.is_set() else
+                                       "not run: every worker process had ended"))
+        return events
+
+    def _drain(self, timeout: float, limit: int | None) -> list[tuple]:
+        """Messages waiting in the queue, waiting up to ``timeout`` for the first; at most ``limit``
+        (bounded while workers run, so that one poll cannot go on for ever under a flood)."""
+        messages = []
+        try:
+            messages.append(self._messages.get(timeout=timeout) if timeout > 0 else self._messages.get_nowait())
+            while limit is None or len(messages) < limit:
+                messages.append(self._messages.get_nowait())
+        except queue.Empty:
+            pass
+        return messages
+
+    def _handle(self, message: tuple) -> list[CompareEvent]:
+        kind, index = message[0], message[1]
+        if kind == "started":
+            self._running[message[2]] = index
+            return [RunStarted(index, message[2], message[3])]
+        if kind == "epochs":
+            self._history[index].extend(message[2])
+            return [RunEpochs(index, tuple(message[2]))]
+        if kind == "ended":
+            for pid, running in list(self._running.items()):
+                if running == index:
+                    del self._running[pid]
+            terminal, error = message[2], message[3]
+            if error is not None:
+                return [self._end(index, RunFinished(len(self._history[index]), "stopped"),
+                                  f"worker failed: {error.strip().splitlines()[-1]}\n{error}")]
+            return [self._end(index, terminal, "")]
+        raise RuntimeError(f"unknown message from a worker: {kind!r}")
+
+    def _end(self, index: int, terminal: RunEvent | None, message: str) -> RunEnded:
+        events: list[RunEvent] = [*self._history[index], *([terminal] if terminal is not None else [])]
+        summary = summarise(self.configs[index], events, self.labels[index])
+        if message:
+            summary = replace(summary, message=message)
+        self._summaries[index] = summary
+        return RunEnded(index, summary)
+
+    def _finish(self, why_unstarted: str) -> list[CompareEvent]:
+        """Close the books: every run not ended yet ends now (stopped), then ``ComparisonEnded``."""
+        events: list[CompareEvent] = []
+        for index, summary in enumerate(self._summaries):
+            if summary is None:
+                events.append(self._end(index, RunFinished(len(self._history[index]), "stopped"),
+                                        why_unstarted))
+        self._running.clear()
+        self._finished = True
+        events.append(ComparisonEnded(self._cancel.is_set()))
+        return events
+
+    # -- stopping --------------------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Ask every worker to stop at its next batch and start no more runs. Safe from any thread;
+        returns at once. Keep polling (or call ``close``) to collect the ``RunEnded`` events."""
+        if self._started:
+            self._cancel.set()
+        else:
+            self._cancel_early = True      # start() will then start workers that stop at once
+
+    def close(self, timeout: float = 5.0) -> list[CompareEvent]:
+        """Cancel what still runs, wait up to ``timeout`` seconds for the workers to stop, terminate any
+        that did not, and release the queue. Returns the events that arrived meanwhile, ending with
+        ``ComparisonEnded`` if it had not been sent. Idempotent; call from the thread that started it.
+        """
+        if not self._started or self._closed:
+            return []
+        events: list[CompareEvent] = []
+        self._cancel.set()
+        deadline = time.monotonic() + timeout
+        while not self._finished and time.monotonic() < deadline:
+            events.extend(self.poll(min(0.05, max(deadline - time.monotonic(), 0.0))))
+        if not self._finished:
+            # Last resort. The queue is not read after this: a worker killed in the middle of a write
+            # leaves half a message that would block the reader.
+            for process in self._processes:
+                if process.is_alive():
+                    process.terminate()
+            for process in self._processes:
+                process.join(1.0)
+                if process.is_alive():
+                    process.kill()
+                    process.join()
+            events.extend(self._finish("terminated: the worker did not stop in time"))
+        for process in self._processes:
+            process.join()
+            process.close()
+        self._messages.close()
+        self._messages.join_thread()
+        self._remove_folder()
+        self._closed = True
+        return events
+
+    def __enter__(self) -> Comparison:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        ended = sum(s is not None for s in self._summaries)
+        return (f"Comparison(runs={len(self.configs)}, ended={ended}, workers={len(self._processes)}, "
+                f"finished={self._finished})")
