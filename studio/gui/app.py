@@ -1,0 +1,79 @@
+"""Starts the studio's window: ``backprop-studio [--data PATH] [--settings FILE.ini]``.
+
+Process-wide tuning happens here, before NumPy is imported: one BLAS thread (the network's matrices
+are small; more threads only fight the GUI thread for the two cores of a school laptop) and a 1 ms
+interpreter switch interval, so the GUI thread gets the GIL back quickly while the training thread
+runs Python code. Both keep the window responsive while training flat out.
+
+Start-up opens a data set before the window shows its first frame: ``--data PATH`` if given, else the
+built-in synthetic digits (``studio.core.paths.DEFAULT_DATASET``), else the data set opened last time,
+else the window's empty state, which says how to open one.
+
+Left out: the window itself (``main_window``) and the command line's headless commands (``studio.cli``).
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+# Before anything imports NumPy (``python main.py`` sets this too, for the same reason).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+#: Interpreter thread switch interval, seconds (Python's default is 0.005).
+SWITCH_INTERVAL = 0.001
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="backprop-studio",
+                                     description="Backprop Studio: watch a from-scratch network learn "
+                                                 "to read handwritten digits.")
+    parser.add_argument("--data", metavar="PATH",
+                        help="data set to open: a folder with trainingDigits/ and testDigits/, a folder "
+                             "of digit files, or a .zip of either")
+    parser.add_argument("--settings", metavar="FILE.ini",
+                        help="keep the window's settings in this INI file instead of the user's settings")
+    return parser
+
+
+def startup_datasets(explicit: str | None, last: str | None) -> list[Path]:
+    """Data sets to try at start-up, in order: ``explicit``, the built-in default, the last one opened."""
+    from studio.core.paths import DEFAULT_DATASET
+
+    candidates = [Path(explicit)] if explicit else []
+    if DEFAULT_DATASET.exists():
+        candidates.append(DEFAULT_DATASET)
+    if last:
+        candidates.append(Path(last))
+    return candidates
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the studio until its window closes; returns the exit status."""
+    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    sys.setswitchinterval(SWITCH_INTERVAL)
+
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from studio.gui.main_window import APPLICATION, ORGANISATION, MainWindow
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setOrganizationName(ORGANISATION)
+    app.setApplicationName(APPLICATION)
+    settings = (QSettings(args.settings, QSettings.Format.IniFormat) if args.settings
+                else QSettings(ORGANISATION, APPLICATION))
+    window = MainWindow(settings)
+    for path in startup_datasets(args.data, window.last_dataset_path()):
+        # An explicit --data that fails shows its error; the default is tried next either way.
+        if window.open_dataset(path):
+            break
+    window.show()
+    return int(app.exec())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,648 @@
+"""The studio's main window: it builds the panels and wires them together, and nothing else.
+
+Left: the settings panel (``ControlsPanel``) in a dock. Centre: the live curves (``MetricsPlot``) above
+the weights of the first layer (``WeightsView``) and the drawing pad (``PadPanel``); an empty-state page
+explains how to open a data set when none is loaded. The training itself runs in the
+``TrainingRunner``'s thread: the window hands it the network and then only shows snapshots.
+
+The network's life: it is built from the settings (and rebuilt at once when a network setting is
+edited before any training, so the weights view previews each initialiser); Start trains it, Stop keeps
+it, Start again carries on in the same run; Reset, a changed network setting followed by Start, or
+loading a model replaces it and leaves the old run's curves faded on the plots.
+
+Errors a user can cause (a malformed data set, a bad model file, an impossible setting) go through
+``show_error`` (a non-blocking message box) and never replace what is loaded. Settings, window layout
+and last folders are remembered in the ``QSettings`` given to the constructor (tests pass an INI file).
+
+Left out: maths of any kind (``studio.core``), thread handling (``training_runner``), drawing.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QUrl, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGroupBox, QLabel, QMainWindow, QMenu,
+                               QMessageBox, QProgressBar, QPushButton, QScrollArea, QSplitter, QStackedWidget,
+                               QVBoxLayout, QWidget)
+
+from studio.core.data import DataError, Dataset, load_dataset
+from studio.core.model_file import ModelFileError, load_model, save_model
+from studio.core.network import Network
+from studio.core.training import PRESETS, EpochFinished, RunDiverged, RunFinished, TrainingConfig
+from studio.gui.controls_panel import NETWORK_FIELDS, ControlsPanel, needs_new_network
+from studio.gui.metrics_plot import MetricsPlot
+from studio.gui.pad_panel import PadPanel
+from studio.gui.qt_helpers import format_duration, format_rate, make_action
+from studio.gui.training_runner import TrainingRunner
+from studio.gui.weights_view import WeightsView
+
+ORGANISATION = "Backprop Studio"
+APPLICATION = "Backprop Studio"
+INPUTS, CLASSES = 1024, 10
+
+_EMPTY_TEXT = (
+    "<h2>No data set loaded</h2>"
+    "<p>Open one with <b>File &gt; Open data set...</b> (Ctrl+O), the <b>Open...</b> button on the "
+    "left, or drop a folder or a .zip onto this window.</p>"
+    "<p>A data set is a folder holding <tt>trainingDigits/</tt> and <tt>testDigits/</tt>, a single "
+    "folder of digit files, or a .zip of either. Each digit file is named like <tt>3_17.txt</tt> "
+    "(digit 3, sample 17) and holds 32 lines of 32 zeros and ones.</p>")
+_STATE_NAMES = {"idle": "Ready", "running": "Training", "paused": "Paused", "stopping": "Stopping"}
+
+
+class MainWindow(QMainWindow):
+    """The studio's window. ``settings`` defaults to the user's QSettings for Backprop Studio."""
+
+    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._settings = settings if settings is not None else QSettings(ORGANISATION, APPLICATION)
+        self._dataset: Dataset | None = None
+        self._network: Network | None = None       # trained in place by the runner while a run is live
+        self._network_config: TrainingConfig | None = None   # what the network was built with
+        self._network_fresh = False                # built from the settings and never trained
+        self._snapshot: Network | None = None      # the latest copy: what the views show
+        self._run_max_epochs: int | None = None
+        self._last_error: QMessageBox | None = None
+
+        self.setWindowTitle(APPLICATION)
+        self.setAcceptDrops(True)
+        self.runner = TrainingRunner(self)
+        self.controls = ControlsPanel()
+        self.metrics = MetricsPlot()
+        self.weights = WeightsView()
+        self.pad = PadPanel()
+        self._build_layout()
+        self._build_status_bar()
+        self._build_menus()
+        self._connect()
+        self._restore_settings()
+
+    # -- building -------------------------------------------------------------------------------------
+
+    def _build_layout(self) -> None:
+        scroll = QScrollArea()
+        scroll.setWidget(self.controls)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(self.controls.minimumSizeHint().width()
+                               + scroll.verticalScrollBar().sizeHint().width() + 4)
+        self.settings_dock = QDockWidget("Settings", self)
+        self.settings_dock.setObjectName("settings_dock")
+        self.settings_dock.setWidget(scroll)
+        self.settings_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                                       | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.settings_dock)
+
+        weights_box = _titled("Weights: what each unit has learned", self.weights,
+                              "Each tile is one unit's weights as a picture: red pixels push the unit "
+                              "up, blue pixels push it down, white means zero. Click a tile to enlarge it.")
+        pad_box = _titled("Draw a digit: what does the network think?", self.pad,
+                          "Draw with the left mouse button, erase with the right. The bars show the "
+                          "network's outputs for your drawing, updated live while it trains.")
+        bottom = QSplitter(Qt.Orientation.Horizontal)
+        bottom.addWidget(weights_box)
+        bottom.addWidget(pad_box)
+        bottom.setStretchFactor(0, 5)
+        bottom.setStretchFactor(1, 4)
+        self.main_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.main_splitter.setObjectName("main_splitter")
+        self.main_splitter.addWidget(self.metrics)
+        self.main_splitter.addWidget(bottom)
+        self.main_splitter.setStretchFactor(0, 1)
+        self.main_splitter.setStretchFactor(1, 1)
+        self.main_splitter.setChildrenCollapsible(False)
+
+        self.empty_label = QLabel(_EMPTY_TEXT)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setTextFormat(Qt.TextFormat.RichText)
+        self.empty_label.setFixedWidth(540)
+        # Aligned in its layout, a word-wrapped label gets its one-line height: give it the whole text's.
+        self.empty_label.setMinimumHeight(self.empty_label.heightForWidth(540))
+        open_button = QPushButton("Open data set...")
+        open_button.clicked.connect(self._on_open_folder_triggered)
+        empty = QWidget()
+        empty_layout = QVBoxLayout(empty)
+        empty_layout.addStretch(1)
+        empty_layout.addWidget(self.empty_label, 0, Qt.AlignmentFlag.AlignHCenter)
+        empty_layout.addWidget(open_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        empty_layout.addStretch(2)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(empty)
+        self.stack.addWidget(self.main_splitter)
+        self.setCentralWidget(self.stack)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.state_label = QLabel(_STATE_NAMES["idle"])
+        self.epoch_label = QLabel("")
+        self.speed_label = QLabel("")
+        self.elapsed_label = QLabel("")
+        self.state_label.setToolTip("What the training is doing")
+        self.epoch_label.setToolTip("Epochs trained in this run (one epoch = one pass over the training set)")
+        self.speed_label.setToolTip("Training speed over the last few epochs")
+        self.elapsed_label.setToolTip("Training time of this run, pauses excluded")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(180)
+        self.progress.setToolTip("Epochs trained out of Max epochs")
+        self.progress.hide()
+        for widget in (self.state_label, self.epoch_label, self.speed_label, self.elapsed_label):
+            widget.setMinimumWidth(widget.fontMetrics().horizontalAdvance("0" * 9))
+            bar.addPermanentWidget(widget)
+        bar.addPermanentWidget(self.progress)
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar().addMenu("&File")
+        self.open_folder_action = make_action(self, "&Open data set...", self._on_open_folder_triggered,
+                                              QKeySequence.StandardKey.Open,
+                                              "Open a data set folder (trainingDigits/ and testDigits/ "
+                                              "inside, or one folder of digit files)")
+        self.open_zip_action = make_action(self, "Open data set from .&zip...", self._on_open_zip_triggered,
+                                           None, "Open a data set packed in a .zip file")
+        self.save_model_action = make_action(self, "&Save model...", self._on_save_model_triggered,
+                                             QKeySequence.StandardKey.Save,
+                                             "Save the network's weights and its settings to a .npz file")
+        self.load_model_action = make_action(self, "&Load model...", self._on_load_model_triggered,
+                                             "Ctrl+L", "Load a saved network; its settings are restored")
+        self.export_png_action = make_action(self, "Export curves as &PNG...", self._on_export_png_triggered,
+                                             None, "Save the learning curves as a picture")
+        self.export_csv_action = make_action(self, "Export numbers as &CSV...", self._on_export_csv_triggered,
+                                             None, "Save every epoch's numbers as CSV (earlier runs beside it)")
+        self.quit_action = make_action(self, "&Quit", self.close, QKeySequence("Ctrl+Q"))
+        _fill_menu(menu, [self.open_folder_action, self.open_zip_action, None, self.save_model_action,
+                          self.load_model_action, None, self.export_png_action, self.export_csv_action,
+                          None, self.quit_action])
+
+        _fill_menu(self.menuBar().addMenu("&Run"),
+                   [self.controls.start_pause_action, self.controls.step_action, self.controls.stop_action,
+                    None, self.controls.reset_action])
+
+        view = self.menuBar().addMenu("&View")
+        view.addAction(self.settings_dock.toggleViewAction())
+        self.log_loss_action = make_action(self, "&Log-scale loss", None, None,
+                                           "Show the loss on a logarithmic axis")
+        self.log_loss_action.setCheckable(True)
+        self.log_loss_action.toggled.connect(self.metrics.set_log_loss)
+        self.metrics.log_check.toggled.connect(self.log_loss_action.setChecked)
+        self.clear_runs_action = make_action(self, "&Clear previous runs", self.metrics.clear_previous_runs,
+                                             None, "Remove the faded curves of earlier runs")
+        self.clear_runs_action.setEnabled(False)
+        self.metrics.previous_runs_changed.connect(self._on_metrics_previous_runs_changed)
+        view.addAction(self.log_loss_action)
+        view.addAction(self.clear_runs_action)
+        view.addSeparator()
+        view.addAction(self.pad.clear_action)
+
+    def _connect(self) -> None:
+        self.controls.open_dataset_requested.connect(self._on_controls_open_dataset_requested)
+        self.controls.start_requested.connect(self._on_controls_start_requested)
+        self.controls.pause_requested.connect(self.runner.pause)
+        self.controls.resume_requested.connect(self.runner.resume)
+        self.controls.step_requested.connect(self._on_controls_step_requested)
+        self.controls.stop_requested.connect(self.runner.stop)
+        self.controls.reset_requested.connect(self._on_controls_reset_requested)
+        self.controls.config_changed.connect(self._on_controls_config_changed)
+        self.controls.learning_rate_changed.connect(self._on_controls_learning_rate_changed)
+        self.runner.epochs_arrived.connect(self._on_runner_epochs_arrived)
+        self.runner.snapshot_ready.connect(self._on_runner_snapshot_ready)
+        self.runner.run_finished.connect(self._on_runner_run_finished)
+        self.runner.run_failed.connect(self._on_runner_run_failed)
+        self.runner.state_changed.connect(self._on_runner_state_changed)
+
+    # -- public: what the menus, the tests and the command line call ---------------------------------
+
+    @property
+    def dataset(self) -> Dataset | None:
+        return self._dataset
+
+    @property
+    def network(self) -> Network | None:
+        """The latest snapshot of the network (what the views show); None before there is one."""
+        return self._snapshot
+
+    def open_dataset(self, path: str | Path) -> bool:
+        """Load the data set at ``path``; on failure show why and keep the one already loaded."""
+        try:
+            dataset = load_dataset(path)
+        except DataError as error:
+            self.show_error("Cannot open the data set", str(error))
+            return False
+        except OSError as error:
+            self.show_error("Cannot open the data set", f"{path}: {error.strerror or error}")
+            return False
+        self.runner.shutdown()                      # a run on the old data ends here
+        self._dataset = dataset
+        self.controls.set_dataset(dataset)
+        self.pad.set_dataset(dataset)
+        self.stack.setCurrentIndex(1)
+        self._update_progress()
+        self.setWindowTitle(f"{dataset.name} - {APPLICATION}")
+        if self._network is None:
+            self._new_network_from_settings()
+        elif len(self.metrics.history):
+            # The trained network stays; its numbers on the new data start a new run.
+            self.metrics.start_run(self._current_config())
+        self._settings.setValue("data/last", str(Path(path).resolve()))
+        self._settings.setValue("folders/data", str(Path(path).resolve().parent))
+        self.statusBar().showMessage(f"Opened {dataset.name}: {len(dataset.train)} training and "
+                                     f"{len(dataset.test) if dataset.test else 0} test samples", 5000)
+        return True
+
+    def start_training(self) -> None:
+        """Start (or carry on) training with the current settings; a changed network setting first
+        builds a new network."""
+        if self._dataset is None or self.runner.is_live:
+            return
+        try:
+            config = self.controls.config()
+        except ValueError as error:
+            self.show_error("Cannot start training", str(error))
+            return
+        if self._network is None or needs_new_network(config, self._network_config):
+            if not self._new_network(config):
+                return
+        history = self.metrics.history
+        if len(history) == 0:
+            self.metrics.start_run(config)
+        else:
+            self.metrics.continue_run()
+        remaining = history.remaining_epochs(config.max_epochs) if len(history) else config.max_epochs
+        if remaining == 0:
+            self.statusBar().showMessage(f"This run has reached its {config.max_epochs} epochs: raise Max "
+                                         "epochs to train on, or Reset to start again.", 8000)
+            return
+        self._run_max_epochs = config.max_epochs
+        self._network_fresh = False
+        self.runner.start(self._network, self._dataset, replace(config, max_epochs=remaining))
+
+    def reset_network(self) -> None:
+        """End any run and build a fresh network from the current settings (a new run)."""
+        self.runner.shutdown()
+        self._new_network_from_settings()
+
+    def save_model_to(self, path: str | Path) -> bool:
+        """Save the network (the latest snapshot while training) and its settings to ``path``."""
+        network = self._snapshot if self.runner.is_live else self._network
+        if network is None:
+            self.show_error("Cannot save the model", "There is no network yet: open a data set first.")
+            return False
+        history = self.metrics.history
+        info: dict[str, object] = {"config": self._current_config().to_dict(), "epochs": history.last_epoch}
+        if len(history):
+            info["train_accuracy"] = float(history.column("train_acc")[-1])
+            if history.has_test:
+                info["test_accuracy"] = float(history.column("test_acc")[-1])
+        if self._dataset is not None:
+            info["dataset"] = self._dataset.name
+        try:
+            save_model(path, network, info)
+        except ModelFileError as error:
+            self.show_error("Cannot save the model", str(error))
+            return False
+        self._settings.setValue("folders/model", str(Path(path).resolve().parent))
+        self.statusBar().showMessage(f"Saved the model to {path}", 5000)
+        return True
+
+    def load_model_from(self, path: str | Path) -> bool:
+        """Load a model file: its network replaces the current one and its settings fill the panel."""
+        try:
+            network, info = load_model(path)
+        except ModelFileError as error:
+            self.show_error("Cannot load the model", str(error))
+            return False
+        if network.sizes[0] != INPUTS or network.sizes[-1] != CLASSES:
+            self.show_error("Cannot load the model",
+                            f"{path}: the network has {network.sizes[0]} inputs and {network.sizes[-1]} "
+                            f"outputs; the studio's 32x32 digits need {INPUTS} inputs and {CLASSES} outputs.")
+            return False
+        config = self._config_for_loaded(network, info)
+        self.runner.shutdown()
+        self._network, self._network_config, self._network_fresh = network, config, False
+        self.metrics.start_run(config, label=f"{config.label()} (from {Path(path).name})")
+        self.controls.set_config(config)
+        self._show_network(network.copy())
+        self._settings.setValue("folders/model", str(Path(path).resolve().parent))
+        epochs = info.get("epochs")
+        self.statusBar().showMessage(f"Loaded {Path(path).name}"
+                                     + (f", trained for {epochs} epochs" if isinstance(epochs, int) else ""), 8000)
+        return True
+
+    def export_curves_png(self, path: str | Path) -> bool:
+        try:
+            self.metrics.export_png(path)
+        except OSError as error:
+            self.show_error("Cannot export the curves", f"{path}: {error}")
+            return False
+        self._settings.setValue("folders/export", str(Path(path).resolve().parent))
+        self.statusBar().showMessage(f"Saved the curves to {path}", 5000)
+        return True
+
+    def export_numbers_csv(self, path: str | Path) -> bool:
+        try:
+            written = self.metrics.export_csv(path)
+        except OSError as error:
+            self.show_error("Cannot export the numbers", f"{path}: {error.strerror or error}")
+            return False
+        self._settings.setValue("folders/export", str(Path(path).resolve().parent))
+        extra = f" (and {len(written) - 1} earlier runs beside it)" if len(written) > 1 else ""
+        self.statusBar().showMessage(f"Saved the numbers to {path}{extra}", 5000)
+        return True
+
+    def show_error(self, title: str, text: str) -> None:
+        """Tell the user what went wrong, without blocking (tests replace this method)."""
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self._last_error = box
+
+    def last_dataset_path(self) -> str | None:
+        """The data set opened last time, if it still exists."""
+        value = self._settings.value("data/last", None)
+        return value if isinstance(value, str) and Path(value).exists() else None
+
+    # -- the network ----------------------------------------------------------------------------------
+
+    def _new_network_from_settings(self) -> None:
+        try:
+            config = self.controls.config()
+        except ValueError as error:
+            self.show_error("Cannot build the network", str(error))
+            return
+        self._new_network(config)
+
+    def _new_network(self, config: TrainingConfig) -> bool:
+        try:
+            network = config.build_network(INPUTS, CLASSES)
+        except ValueError as error:
+            self.show_error("Cannot build the network", str(error))
+            return False
+        self._network, self._network_config, self._network_fresh = network, config, True
+        self.metrics.start_run(config)
+        self._show_network(network.copy())
+        self._update_progress()
+        return True
+
+    def _show_network(self, snapshot: Network) -> None:
+        self._snapshot = snapshot
+        self.weights.set_network(snapshot)
+        self.pad.set_network(snapshot)
+
+    def _current_config(self) -> TrainingConfig:
+        """The panel's settings with the network's own network settings (for saving and labels)."""
+        base = self._network_config or PRESETS["article"]
+        try:
+            config = self.controls.config()
+        except ValueError:
+            return base
+        return replace(config, **{name: getattr(base, name) for name in NETWORK_FIELDS})
+
+    def _config_for_loaded(self, network: Network, info: dict) -> TrainingConfig:
+        saved = info.get("config")
+        if isinstance(saved, dict):
+            try:
+                config = TrainingConfig.from_dict(saved)
+                if config.sizes(INPUTS, CLASSES) == network.sizes and config.activation == network.activation \
+                        and config.loss == network.loss:
+                    return config
+            except (ValueError, TypeError):
+                pass
+        try:
+            base = self.controls.config()
+        except ValueError:
+            base = PRESETS["article"]
+        return replace(base, hidden=tuple(network.sizes[1:-1]), activation=network.activation,
+                       loss=network.loss)
+
+    # -- slots: the settings panel ----------------------------------------------------------------------
+
+    @Slot(str)
+    def _on_controls_open_dataset_requested(self, kind: str) -> None:
+        if kind == "zip":
+            self._on_open_zip_triggered()
+        else:
+            self._on_open_folder_triggered()
+
+    @Slot()
+    def _on_controls_start_requested(self) -> None:
+        self.start_training()
+
+    @Slot()
+    def _on_controls_step_requested(self) -> None:
+        if not self.runner.is_live:
+            self.start_training()
+        self.runner.step_one_epoch()
+
+    @Slot()
+    def _on_controls_reset_requested(self) -> None:
+        self.reset_network()
+
+    @Slot(object)
+    def _on_controls_config_changed(self, config: TrainingConfig) -> None:
+        self._settings.setValue("config", json.dumps(config.to_dict()))
+        if self.runner.is_live:
+            return
+        if self._network_config is not None and needs_new_network(config, self._network_config):
+            if self._network_fresh or self._network is None:
+                self._new_network(config)          # nothing trained yet: preview the new start
+            else:
+                self.statusBar().showMessage("Network settings changed: Start builds a new network with "
+                                             "them (Reset does it now).", 8000)
+        self._update_progress()
+
+    @Slot(float)
+    def _on_controls_learning_rate_changed(self, lr: float) -> None:
+        self.runner.set_learning_rate(lr)
+
+    # -- slots: the runner ------------------------------------------------------------------------------
+
+    @Slot(object)
+    def _on_runner_epochs_arrived(self, events: list[EpochFinished]) -> None:
+        self.metrics.add_epochs(events)
+        history = self.metrics.history
+        self.epoch_label.setText(f"epoch {history.last_epoch:,}")
+        self.speed_label.setText(format_rate(history.samples_per_second()))
+        self.elapsed_label.setText(format_duration(history.total_seconds))
+        self._update_progress()
+
+    @Slot(object)
+    def _on_runner_snapshot_ready(self, snapshot: Network) -> None:
+        self._show_network(snapshot)
+
+    @Slot(object)
+    def _on_runner_run_finished(self, event: RunFinished | RunDiverged) -> None:
+        if isinstance(event, RunDiverged):
+            self.show_error("Training diverged", event.message)
+        elif event.reason == "max_epochs":
+            self.statusBar().showMessage(f"Finished: {self.metrics.history.last_epoch} epochs.", 8000)
+
+    @Slot(str)
+    def _on_runner_run_failed(self, message: str) -> None:
+        self.show_error("Training failed", message)
+
+    @Slot(str)
+    def _on_runner_state_changed(self, state: str) -> None:
+        self.controls.set_run_state(state)
+        self.state_label.setText(_STATE_NAMES.get(state, state))
+        self._update_progress()
+
+    @Slot()
+    def _on_metrics_previous_runs_changed(self) -> None:
+        self.clear_runs_action.setEnabled(bool(self.metrics.previous_runs))
+
+    def _update_progress(self) -> None:
+        try:
+            limit = self._run_max_epochs if self.runner.is_live else self.controls.config().max_epochs
+        except ValueError:
+            limit = None
+        if limit is None or self._dataset is None:
+            self.progress.hide()
+            return
+        self.progress.setRange(0, limit)
+        self.progress.setValue(min(self.metrics.history.last_epoch, limit))
+        self.progress.setFormat(f"%v / {limit:,} epochs")
+        self.progress.show()
+
+    # -- slots: menus -------------------------------------------------------------------------------------
+
+    @Slot()
+    def _on_open_folder_triggered(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a data set folder", self._folder("data"))
+        if path:
+            self.open_dataset(path)
+
+    @Slot()
+    def _on_open_zip_triggered(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a data set .zip", self._folder("data"),
+                                              "Zip archives (*.zip);;All files (*)")
+        if path:
+            self.open_dataset(path)
+
+    @Slot()
+    def _on_save_model_triggered(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save the model", str(Path(self._folder("model"))
+                                                                            / "model.npz"),
+                                              "Model files (*.npz)")
+        if path:
+            self.save_model_to(path)
+
+    @Slot()
+    def _on_load_model_triggered(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load a model", self._folder("model"),
+                                              "Model files (*.npz);;All files (*)")
+        if path:
+            self.load_model_from(path)
+
+    @Slot()
+    def _on_export_png_triggered(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export the curves", str(Path(self._folder("export"))
+                                                                              / "curves.png"),
+                                              "PNG images (*.png)")
+        if path:
+            self.export_curves_png(path)
+
+    @Slot()
+    def _on_export_csv_triggered(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export the numbers", str(Path(self._folder("export"))
+                                                                               / "run.csv"),
+                                              "CSV files (*.csv)")
+        if path:
+            self.export_numbers_csv(path)
+
+    def _folder(self, kind: str) -> str:
+        value = self._settings.value(f"folders/{kind}", "")
+        return value if isinstance(value, str) and Path(value).is_dir() else str(Path.home())
+
+    # -- Qt events ----------------------------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # Qt's name
+        if _dropped_path(event.mimeData().urls()) is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # Qt's name
+        path = _dropped_path(event.mimeData().urls())
+        if path is None:
+            return
+        event.acceptProposedAction()
+        if path.suffix.lower() == ".npz":
+            self.load_model_from(path)
+        else:
+            self.open_dataset(path)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # Qt's name
+        self.runner.shutdown()
+        self._save_settings()
+        super().closeEvent(event)
+
+    # -- settings -----------------------------------------------------------------------------------------
+
+    def _restore_settings(self) -> None:
+        s = self._settings
+        geometry = s.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            screen = self.screen().availableGeometry()
+            self.resize(min(1440, int(screen.width() * 0.9)) if screen.width() > 900 else 1360,
+                        min(900, int(screen.height() * 0.9)) if screen.height() > 700 else 860)
+        state = s.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        config = PRESETS["article"]
+        saved = s.value("config")
+        if isinstance(saved, str):
+            try:
+                config = TrainingConfig.from_dict(json.loads(saved))
+            except (ValueError, TypeError):
+                pass
+        self.controls.set_config(config)
+        if self._network is None:
+            self._new_network(config)
+        self.metrics.set_log_loss(s.value("view/log_loss", False, type=bool))
+        self.metrics.set_smoothing(s.value("view/smoothing", 1, type=int))
+        splitter = s.value("window/splitter")
+        if splitter is not None:
+            self.main_splitter.restoreState(splitter)
+
+    def _save_settings(self) -> None:
+        s = self._settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.setValue("window/splitter", self.main_splitter.saveState())
+        s.setValue("view/log_loss", self.metrics.log_loss)
+        s.setValue("view/smoothing", self.metrics.smoothing)
+        try:
+            s.setValue("config", json.dumps(self.controls.config().to_dict()))
+        except ValueError:
+            pass
+        s.sync()
+
+
+def _fill_menu(menu: QMenu, actions: list[QAction | None]) -> None:
+    """Add ``actions`` to ``menu``; None adds a separator."""
+    for action in actions:
+        if action is None:
+            menu.addSeparator()
+        else:
+            menu.addAction(action)
+
+
+def _titled(title: str, widget: QWidget, tip: str) -> QGroupBox:
+    box = QGroupBox(title)
+    box.setToolTip(tip)
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(4, 4, 4, 4)
+    layout.addWidget(widget)
+    return box
+
+
+def _dropped_path(urls: list[QUrl]) -> Path | None:
+    """The first dropped local folder, .zip or .npz, else None."""
+    for url in urls:
+        if url.isLocalFile():
+            path = Path(url.toLocalFile())
+            if path.is_dir() or path.suffix.lower() in (".zip", ".npz"):
+                return path
+    return None

@@ -1,0 +1,546 @@
+"""Live curves of a run: loss and accuracy, on the training and the test set, against the epoch.
+
+Epochs from the training runner go into a ``RunHistory`` (``studio.core.history``); nothing is drawn
+when they arrive. A ~30 Hz timer redraws only when something changed, handing pyqtgraph views of the
+history's columns (``setData`` on slices) with peak downsampling, so a run of 100,000 epochs still
+redraws in a few milliseconds. Smoothing (a trailing moving average) is for display only and is
+computed incrementally: each redraw smooths just the new epochs.
+
+The axes follow the data in steps (x up to the next of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 times a
+power of ten; loss from 0, or whole decades on the log scale; accuracy in tens of percent up to 100)
+rather than rescaling at every epoch: the curves grow into the plot, and pyqtgraph only recomputes an
+axis when its range changes, which was the plot's largest cost while training. Panning or zooming
+with the mouse stops the following; the plot's "A" button resumes it.
+
+Earlier runs stay on the plots as thin faded curves, one colour per run, named in the legend by their
+settings (``TrainingConfig.label()``), until "Clear previous runs". Solid lines are the training set,
+dashed lines the test set. Hovering shows the numbers of the epoch under the mouse.
+
+Export: ``export_png`` writes both plots as one PNG (pyqtgraph's ``ImageExporter``; its SVG exporter
+fails with Qt 6.11+). ``export_csv`` writes the current run to the chosen file and each earlier run
+to a file beside it, ``<name>-previous-<k>.csv`` (k = 1 is the oldest), all with the columns of
+``RunHistory.to_csv``, so every file has the same header and reads the same way.
+
+Left out: marking the best test-accuracy epoch; training and its control (``training_runner``).
+"""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+import pyqtgraph.exporters  # noqa: F401  (registers pg.exporters.ImageExporter)
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSpinBox,
+                               QVBoxLayout, QWidget)
+
+from studio.core.history import RunHistory, smooth
+from studio.core.training import EpochFinished, TrainingConfig
+
+#: One colour per run, in turn (the current run and each previous one).
+PALETTE: tuple[str, ...] = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
+                            "#e377c2", "#17becf", "#7f7f7f", "#bcbd22")
+
+#: Redraw period of the timer, ms (about 30 redraws a second at most).
+REDRAW_MS = 33
+
+#: The four curves of a run: (name, history column, plot, scale, dashed).
+CURVES: tuple[tuple[str, str, str, float, bool], ...] = (
+    ("train_loss", "train_loss", "loss", 1.0, False),
+    ("test_loss", "test_loss", "loss", 1.0, True),
+    ("train_acc", "train_acc", "accuracy", 100.0, False),
+    ("test_acc", "test_acc", "accuracy", 100.0, True),
+)
+
+_HINT = "Solid: training set · dashed: test set · hover over a plot to read the numbers"
+_FADED_ALPHA = 100
+
+
+class _DisplayColumn:
+    """The displayed values of one history column: smoothed and scaled, updated only where new.
+
+    Smoothing is trailing, so the values already computed never change as epochs arrive.
+    """
+
+    def __init__(self) -> None:
+        self._values = np.empty(0)
+        self._done = 0
+        self._window = 1
+
+    def reset(self) -> None:
+        self._done = 0
+
+    def update(self, raw: np.ndarray, window: int, scale: float) -> np.ndarray:
+        n = raw.shape[0]
+        if window != self._window or n < self._done:
+            self._window, self._done = window, 0
+        if self._values.shape[0] < n:
+            grown = np.empty(max(n, 2 * self._values.shape[0], 256))
+            grown[:self._done] = self._values[:self._done]
+            self._values = grown
+        if self._done < n:
+            lo = max(self._done - window + 1, 0)
+            tail = smooth(raw[lo:n], window) if window > 1 else raw[lo:n]
+            self._values[self._done:n] = tail[self._done - lo:] * scale
+            self._done = n
+        return self._values[:n]
+
+
+@dataclass
+class _PlottedRun:
+    """A run on the plots: its numbers, its four curves and its colour."""
+
+    history: RunHistory
+    curves: dict[str, pg.PlotDataItem]
+    color: str
+    bounds: dict[str, tuple[float, float]] | None = None   # per plot, (min, max) of what is drawn
+
+
+class MetricsPlot(QWidget):
+    """Two live plots (loss; accuracy in %) of the current run and faded earlier runs.
+
+    Feed it with ``start_run`` / ``continue_run`` and ``add_epochs`` (connect the runner's
+    ``epochs_arrived``). ``curves`` maps ``train_loss``, ``test_loss``, ``train_acc``, ``test_acc``
+    to the current run's ``PlotDataItem``.
+    """
+
+    previous_runs_changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._run_count = 0
+        self._smoothing = 1
+        self._dirty = False
+        self._previous: list[_PlottedRun] = []
+        self._display = {name: _DisplayColumn() for name, *_ in CURVES}
+
+        self.readout = QLabel(_HINT)
+        self.readout.setTextFormat(Qt.TextFormat.PlainText)
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.readout.setToolTip("The numbers of the epoch under the mouse, for the current run.")
+        self.log_check = QCheckBox("Log-scale loss")
+        self.log_check.setToolTip("Show the loss on a logarithmic axis. Late in a run the loss keeps "
+                                  "falling by small amounts that a linear axis flattens into a line; "
+                                  "on a log axis each tenfold drop takes the same height.")
+        self.smoothing_spin = QSpinBox()
+        self.smoothing_spin.setRange(1, 1000)
+        self.smoothing_spin.setSpecialValueText("off")
+        self.smoothing_spin.setSuffix(" epochs")
+        self.smoothing_spin.setKeyboardTracking(False)
+        self.smoothing_spin.setToolTip("Smooth the curves with a moving average over this many epochs "
+                                       "(display only: the numbers and the CSV export stay raw). Helps "
+                                       "to see the trend when the test curves are noisy.")
+        smoothing_label = QLabel("Smoothing:")
+        smoothing_label.setBuddy(self.smoothing_spin)
+        self.clear_button = QPushButton("Clear previous runs")
+        self.clear_button.setToolTip("Remove the faded curves of earlier runs (the current run stays).")
+        self.clear_button.setEnabled(False)
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground("w")
+        self.graphics.setMinimumSize(320, 200)
+        # pyqtgraph's own "Export..." menu offers SVG, which fails with Qt 6.11+: use File > Export.
+        self.graphics.scene().contextMenu = []
+        self.loss_plot = self._make_plot(0, "Loss", "loss (mean per sample)")
+        self.accuracy_plot = self._make_plot(1, "Accuracy", "accuracy (%)")
+        self.accuracy_plot.setXLink(self.loss_plot)
+        # The legend is a line of text under both plots: inside a plot it would cover the curves
+        # (a label such as "he, lr 0.05, 256, relu, ce, batch 16, ..." is long), and being part of
+        # the scene it is in the PNG export too.
+        self.legend = pg.LabelItem(justify="left", color="k")
+        self.graphics.addItem(self.legend, row=1, col=0, colspan=2)
+        self._markers = []
+        for plot in (self.loss_plot, self.accuracy_plot):
+            marker = pg.InfiniteLine(angle=90, movable=False,
+                                     pen=pg.mkPen((120, 120, 120), style=Qt.PenStyle.DotLine))
+            marker.hide()
+            plot.addItem(marker, ignoreBounds=True)
+            self._markers.append(marker)
+
+        self._follow = True
+        self._ranges: dict[str, tuple[float, float]] = {}
+        for plot in (self.loss_plot, self.accuracy_plot):
+            plot.vb.disableAutoRange()
+            plot.vb.sigRangeChangedManually.connect(self._on_view_range_changed_manually)
+            if plot.autoBtn is not None:
+                plot.autoBtn.clicked.connect(self._on_auto_button_clicked)
+        self._current = self._add_run(RunHistory(), current=True)
+        self._mouse_proxy = pg.SignalProxy(self.graphics.scene().sigMouseMoved, rateLimit=30,
+                                           slot=self._on_scene_mouse_moved)
+
+        controls = QHBoxLayout()
+        controls.addWidget(self.readout, 1)
+        controls.addWidget(self.log_check)
+        controls.addWidget(smoothing_label)
+        controls.addWidget(self.smoothing_spin)
+        controls.addWidget(self.clear_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(controls)
+        layout.addWidget(self.graphics, 1)
+
+        self.log_check.toggled.connect(self._on_log_check_toggled)
+        self.smoothing_spin.valueChanged.connect(self._on_smoothing_spin_value_changed)
+        self.clear_button.clicked.connect(self._on_clear_button_clicked)
+        self._timer = QTimer(self)
+        self._timer.setInterval(REDRAW_MS)
+        self._timer.timeout.connect(self._on_timer_timeout)
+        self._timer.start()
+
+    # -- building -------------------------------------------------------------------------------------
+
+    def _make_plot(self, col: int, title: str, y_label: str) -> pg.PlotItem:
+        plot = self.graphics.addPlot(row=0, col=col)
+        plot.setTitle(title, color="k", size="11pt")
+        plot.setLabel("left", y_label, color="k")
+        plot.setLabel("bottom", "epoch", color="k")
+        plot.showGrid(x=True, y=True, alpha=1.0)
+        for name in ("left", "bottom"):
+            axis = plot.getAxis(name)
+            axis.setPen(pg.mkPen("k"))
+            axis.setTextPen(pg.mkPen("k"))
+            # Opaque light grid lines at the major ticks only: pyqtgraph's default translucent grid
+            # costs ~15 ms a frame.
+            axis.setTickPen(pg.mkPen((222, 222, 222)))
+            axis.setStyle(tickAlpha=255, maxTickLevel=0)
+            axis.enableAutoSIPrefix(False)
+        plot.setMouseEnabled(x=True, y=True)
+        plot.setDownsampling(auto=True, mode="peak")
+        plot.setClipToView(True)
+        return plot
+
+    def _add_run(self, history: RunHistory, current: bool) -> _PlottedRun:
+        color = PALETTE[self._run_count % len(PALETTE)]
+        self._run_count += 1
+        curves = {}
+        for name, _, plot_name, _, dashed in CURVES:
+            curve = pg.PlotDataItem(connect="finite")
+            plot = self.loss_plot if plot_name == "loss" else self.accuracy_plot
+            plot.addItem(curve)
+            # After addItem, which applies the plot's own (default: off) downsampling to the item.
+            curve.setDownsampling(auto=True, method="peak")
+            curve.setClipToView(True)
+            if "autoDownsampleFactor" in curve.opts:
+                # Peak downsampling keeps each bin's min and max, so 2 bins a pixel (4 points) show
+                # every spike; pyqtgraph's default of 5 draws 2.5 times as many for no visible gain.
+                curve.opts["autoDownsampleFactor"] = 2.0
+            curves[name] = curve
+        run = _PlottedRun(history, curves, color)
+        self._style_run(run, current)
+        return run
+
+    def _style_run(self, run: _PlottedRun, current: bool) -> None:
+        for name, _, _, _, dashed in CURVES:
+            color = pg.mkColor(run.color)
+            if dashed:
+                # The test curves: dashed and a lighter shade of the run's colour.
+                color = color.lighter(150)
+            if not current:
+                color.setAlpha(_FADED_ALPHA)
+            pen = pg.mkPen(color, width=2 if current else 1,
+                           style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
+            run.curves[name].setPen(pen)
+            run.curves[name].setZValue(10 if current else 0)
+
+    @property
+    def legend_entries(self) -> list[str]:
+        """The legend's entries in order: previous runs (oldest first), then the current run."""
+        entries = [run.history.label for run in self._previous]
+        if len(self.history):
+            entries.append(f"{self.history.label} (current)")
+        return entries
+
+    def _update_legend(self) -> None:
+        parts = []
+        runs = [(run, False) for run in self._previous]
+        if len(self.history):
+            runs.append((self._current, True))
+        for run, current in runs:
+            color = pg.mkColor(run.color)
+            if not current:
+                color = color.lighter(160)
+            label = html.escape(run.history.label)
+            text = f"<b>{label}</b> (current)" if current else label
+            parts.append(f"<span style='color:{color.name()}; font-size:14pt'>&#9473;&#9473;</span>"
+                         f"&nbsp;{text}")
+        rows = ["&nbsp;&nbsp;&nbsp; ".join(parts[i:i + 3]) for i in range(0, len(parts), 3)]
+        self.legend.setText("<br>".join(rows) if rows else "&nbsp;", size="9pt")
+
+    # -- feeding ----------------------------------------------------------------------------------------
+
+    @property
+    def history(self) -> RunHistory:
+        """The current run's numbers."""
+        return self._current.history
+
+    @property
+    def previous_runs(self) -> tuple[RunHistory, ...]:
+        """Earlier runs still on the plots, oldest first."""
+        return tuple(run.history for run in self._previous)
+
+    @property
+    def curves(self) -> dict[str, pg.PlotDataItem]:
+        """The current run's curves by name (``train_loss``, ``test_loss``, ``train_acc``, ``test_acc``)."""
+        return self._current.curves
+
+    def start_run(self, config: TrainingConfig | None, label: str | None = None) -> RunHistory:
+        """Begin a new current run; the old one, if it has any epochs, becomes a faded previous run."""
+        old = self._current
+        if len(old.history):
+            old.history = old.history.trimmed()
+            self._style_run(old, current=False)
+            self._set_curves_data(old, final=True)
+            self._previous.append(old)
+            self.clear_button.setEnabled(True)
+            self.previous_runs_changed.emit()
+            self._current = self._add_run(RunHistory(config, label), current=True)
+            self._update_legend()
+        else:
+            # An empty run leaves nothing to keep: reuse its curves and colour.
+            old.history = RunHistory(config, label)
+            old.bounds = None
+            self._style_run(old, current=True)
+        for column in self._display.values():
+            column.reset()
+        self._hide_marker()
+        self._dirty = True
+        return self._current.history
+
+    def continue_run(self) -> None:
+        """The next epochs (numbered from 1 by a new ``train`` call) continue the current run."""
+        self.history.begin_segment()
+
+    @Slot(object)
+    def add_epochs(self, events: list[EpochFinished]) -> None:
+        """Append a runner delivery to the current run; the plot redraws at the next timer tick."""
+        if not events:
+            return
+        first = len(self.history) == 0
+        self.history.extend(events)
+        if first:
+            self._update_legend()
+        self._dirty = True
+
+    def clear_previous_runs(self) -> None:
+        """Remove the faded curves of earlier runs; the current run stays."""
+        for run in self._previous:
+            for name, _, plot_name, _, _ in CURVES:
+                plot = self.loss_plot if plot_name == "loss" else self.accuracy_plot
+                plot.removeItem(run.curves[name])
+        self._previous.clear()
+        self.clear_button.setEnabled(False)
+        self._update_legend()
+        self._dirty = True
+        self.previous_runs_changed.emit()
+
+    # -- display settings ---------------------------------------------------------------------------------
+
+    @property
+    def log_loss(self) -> bool:
+        return self.log_check.isChecked()
+
+    def set_log_loss(self, on: bool) -> None:
+        self.log_check.setChecked(on)
+
+    @property
+    def smoothing(self) -> int:
+        """Moving-average window in epochs (1 = off)."""
+        return self._smoothing
+
+    def set_smoothing(self, window: int) -> None:
+        self.smoothing_spin.setValue(int(window))
+
+    @Slot(bool)
+    def _on_log_check_toggled(self, on: bool) -> None:
+        self.loss_plot.setLogMode(x=False, y=on)
+        self._ranges.pop("loss_y", None)
+        self._dirty = True
+
+    @Slot(int)
+    def _on_smoothing_spin_value_changed(self, window: int) -> None:
+        self._smoothing = max(int(window), 1)
+        for run in self._previous:
+            self._set_curves_data(run, final=True)
+        self._dirty = True
+
+    @Slot()
+    def _on_clear_button_clicked(self) -> None:
+        self.clear_previous_runs()
+
+    # -- drawing --------------------------------------------------------------------------------------
+
+    @property
+    def is_dirty(self) -> bool:
+        return self._dirty
+
+    @Slot()
+    def _on_timer_timeout(self) -> None:
+        if self._dirty:
+            self.redraw()
+
+    def redraw(self) -> None:
+        """Hand the current run's numbers to its curves now (the timer does this when needed)."""
+        self._dirty = False
+        self._set_curves_data(self._current, final=False)
+        self._follow_data()
+
+    def _set_curves_data(self, run: _PlottedRun, final: bool) -> None:
+        history = run.history
+        x = history.column("epoch")
+        has_test = history.has_test
+        bounds: dict[str, list[float]] = {"loss": [], "accuracy": []}
+        for name, column, plot_name, scale, _ in CURVES:
+            curve = run.curves[name]
+            if column.startswith("test") and not has_test:
+                curve.setData([], [])
+                continue
+            raw = history.column(column)
+            if final:
+                # A finished run's curves are computed once; no incremental state to keep.
+                y = smooth(raw, self._smoothing) * scale
+            else:
+                y = self._display[name].update(raw, self._smoothing, scale)
+            curve.setData(x, y)
+            finite = y[np.isfinite(y)]
+            if finite.size:
+                bounds[plot_name] += [float(finite.min()), float(finite.max())]
+        run.bounds = {k: (min(v), max(v)) for k, v in bounds.items() if v}
+        run.bounds["epochs"] = (0.0, float(history.last_epoch))
+
+    # -- axis ranges ----------------------------------------------------------------------------------
+
+    def _follow_data(self, force: bool = False) -> None:
+        """Set the axes to stepped ranges around all the curves (see the module docstring)."""
+        if not self._follow:
+            return
+        runs = [self._current, *self._previous]
+        boxes = [run.bounds for run in runs if run.bounds]
+        last_epoch = max([b["epochs"][1] for b in boxes] + [0.0])
+        targets = {"x": (0.0, _nice_ceiling(max(last_epoch + 1, 10.0)))}   # room after the last point
+        loss = [b["loss"] for b in boxes if "loss" in b]
+        if loss:
+            lo, hi = min(b[0] for b in loss), max(b[1] for b in loss)
+            if self.log_loss:
+                lo = max(lo, 1e-12)
+                targets["loss_y"] = (float(np.floor(np.log10(lo))), float(np.ceil(np.log10(max(hi, lo * 10)))))
+            else:
+                targets["loss_y"] = (0.0, _nice_ceiling(hi))
+        accuracy = [b["accuracy"] for b in boxes if "accuracy" in b]
+        if accuracy:
+            lo = min(b[0] for b in accuracy)
+            targets["accuracy_y"] = (float(np.clip(np.floor(lo / 10) * 10, 0, 90)), 100.0)
+        for key, (lo, hi) in targets.items():
+            if not force and self._ranges.get(key) == (lo, hi):
+                continue
+            self._ranges[key] = (lo, hi)
+            if key == "x":
+                self.loss_plot.setXRange(lo, hi, padding=0.02)
+            elif key == "loss_y":
+                self.loss_plot.setYRange(lo, hi, padding=0.03)
+            else:
+                self.accuracy_plot.setYRange(lo, hi, padding=0.03)
+
+    @Slot(object)
+    def _on_view_range_changed_manually(self, _mask: object) -> None:
+        self._follow = False
+
+    @Slot()
+    def _on_auto_button_clicked(self) -> None:
+        # pyqtgraph's own handler has just switched its auto-range on: take over again.
+        for plot in (self.loss_plot, self.accuracy_plot):
+            plot.vb.disableAutoRange()
+        self._follow = True
+        self._follow_data(force=True)
+
+    @property
+    def follows_data(self) -> bool:
+        """True while the axes follow the data (until the user pans or zooms)."""
+        return self._follow
+
+    # -- hover readout --------------------------------------------------------------------------------
+
+    @property
+    def readout_text(self) -> str:
+        return self.readout.text()
+
+    def show_epoch(self, epoch: int | None) -> None:
+        """Show the current run's numbers for ``epoch`` in the readout and mark it on both plots."""
+        row = self.history.row(epoch) if epoch is not None else None
+        if row is None:
+            self._hide_marker()
+            return
+        for marker in self._markers:
+            marker.setValue(epoch)
+            marker.show()
+        self.readout.setText(_format_row(row))
+
+    def _hide_marker(self) -> None:
+        for marker in self._markers:
+            marker.hide()
+        self.readout.setText(_HINT)
+
+    @Slot(object)
+    def _on_scene_mouse_moved(self, args: tuple[QPointF]) -> None:
+        position = args[0]
+        for plot in (self.loss_plot, self.accuracy_plot):
+            if plot.vb.sceneBoundingRect().contains(position):
+                x = plot.vb.mapSceneToView(position).x()
+                if len(self.history):
+                    epochs = self.history.column("epoch")
+                    epoch = int(np.clip(round(x), epochs[0], epochs[-1]))
+                    self.show_epoch(epoch)
+                return
+
+    # -- export ---------------------------------------------------------------------------------------
+
+    def export_png(self, path: str | Path, scale: float = 2.0) -> Path:
+        """Write both plots (with legend) to the PNG file ``path``, ``scale`` times the screen size."""
+        self.redraw()
+        exporter = pg.exporters.ImageExporter(self.graphics.scene())
+        width = max(int(self.graphics.width() * scale), 16)
+        exporter.parameters()["width"] = width
+        path = Path(path)
+        if not exporter.export(str(path)) and not path.exists():
+            raise OSError(f"could not write the image {path}")
+        return path
+
+    def export_csv(self, path: str | Path) -> list[Path]:
+        """Write the current run to ``path`` and each previous run beside it; return the files written.
+
+        Previous run k (1 = oldest) goes to ``<stem>-previous-<k><suffix>`` in the same folder.
+        """
+        path = Path(path)
+        written = [path]
+        self.history.to_csv(path)
+        for k, run in enumerate(self._previous, start=1):
+            other = path.with_name(f"{path.stem}-previous-{k}{path.suffix or '.csv'}")
+            run.history.to_csv(other)
+            written.append(other)
+        return written
+
+
+def _format_row(row: dict[str, float]) -> str:
+    """One line of numbers for the readout, e.g. ``Epoch 12 · training: loss 0.21, accuracy 91.0% ...``."""
+    def test_part() -> str:
+        if not np.isfinite(row["test_acc"]):
+            return "test: none"
+        return f"test: loss {row['test_loss']:.4g}, accuracy {100 * row['test_acc']:.1f}%"
+
+    return (f"Epoch {int(row['epoch'])} · training: loss {row['train_loss']:.4g}, accuracy "
+            f"{100 * row['train_acc']:.1f}% · {test_part()} · learning rate {row['lr']:g}")
+
+
+_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+
+
+def _nice_ceiling(value: float) -> float:
+    """The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 times a power of ten that is >= ``value``."""
+    if not np.isfinite(value) or value <= 0:
+        return 1.0
+    power = 10.0 ** np.floor(np.log10(value))
+    for step in _STEPS:
+        if step * power >= value * (1 - 1e-12):
+            return float(step * power)
+    return float(10 * power)

@@ -1,0 +1,194 @@
+"""ControlsPanel: the form reads and writes a TrainingConfig, locks while a run is live, and says so."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QLineEdit, QPushButton
+from pytestqt.qtbot import QtBot
+
+from studio.core.data import Dataset, Split
+from studio.core.network import INIT_DESCRIPTIONS, INITS
+from studio.core.training import ORDER_DESCRIPTIONS, PRESETS, TrainingConfig
+from studio.gui.controls_panel import (LOCKED_TIP, NETWORK_FIELDS, ControlsPanel, needs_new_network,
+                                       parse_hidden)
+
+
+@pytest.fixture
+def panel(qtbot: QtBot) -> ControlsPanel:
+    widget = ControlsPanel()
+    qtbot.addWidget(widget)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def small_dataset(with_test: bool = True) -> Dataset:
+    labels = np.array([0, 1, 1, 2, 9], dtype=np.int64)
+    images = np.zeros((5, 1024), dtype=np.uint8)
+    split = Split(images, labels, tuple(f"{l}_{i}.txt" for i, l in enumerate(labels)))
+    return Dataset("small", "/somewhere/small", split, split if with_test else None)
+
+
+@pytest.mark.parametrize("name", ["article", "best"])
+def test_set_config_then_config_round_trips(panel: ControlsPanel, name: str) -> None:
+    panel.set_config(PRESETS[name])
+    assert panel.config() == PRESETS[name]
+
+
+def test_every_field_round_trips(panel: ControlsPanel) -> None:
+    config = TrainingConfig(hidden=(32, 8, 4), activation="tanh", loss="ce", init="xavier", init_scale=0.5,
+                            bias_init="zeros", lr=0.00125, batch_size=32, momentum=0.85,
+                            weight_decay=0.00025, shift=3, order="dataset", max_epochs=77, seed=42)
+    panel.set_config(config)
+    assert panel.config() == config
+    assert panel.lr_spin.text() == "0.00125"            # shown compactly, not 0.001250
+
+
+def test_unlimited_epochs_and_no_hidden_layer(panel: ControlsPanel) -> None:
+    panel.set_config(TrainingConfig(hidden=(), max_epochs=None))
+    assert panel.max_epochs_spin.text() == "unlimited"
+    assert panel.hidden_edit.text() == ""
+    config = panel.config()
+    assert config.max_epochs is None and config.hidden == ()
+
+
+def test_presets_fill_the_form_and_announce_it(qtbot: QtBot, panel: ControlsPanel) -> None:
+    with qtbot.waitSignal(panel.config_changed) as signal:
+        panel.best_button.click()
+    assert signal.args[0] == PRESETS["best"]
+    assert panel.config() == PRESETS["best"]
+    panel.article_button.click()
+    assert panel.config() == PRESETS["article"]
+
+
+def test_edits_emit_config_changed_with_the_new_settings(qtbot: QtBot, panel: ControlsPanel) -> None:
+    with qtbot.waitSignal(panel.config_changed) as signal:
+        panel.activation_combo.setCurrentIndex(panel.activation_combo.findData("relu"))
+    assert signal.args[0].activation == "relu"
+    panel.hidden_edit.clear()
+    with qtbot.assertNotEmitted(panel.config_changed):
+        qtbot.keyClicks(panel.hidden_edit, "8,4")        # not while typing
+    with qtbot.waitSignal(panel.config_changed) as signal:
+        qtbot.keyClick(panel.hidden_edit, Qt.Key.Key_Return)
+    assert signal.args[0].hidden == (8, 4)
+
+
+def test_hidden_sizes_reject_what_is_not_a_list_of_sizes(qtbot: QtBot, panel: ControlsPanel) -> None:
+    panel.hidden_edit.clear()
+    qtbot.keyClicks(panel.hidden_edit, "a0-7")        # the validator lets none of it in except the 7
+    assert panel.hidden_edit.text() == "7"
+    panel.hidden_edit.setText("16,0")                 # setText bypasses the validator
+    with pytest.raises(ValueError, match="hidden layer sizes"):
+        panel.config()
+    assert parse_hidden(" 16, 8 ") == (16, 8)
+    assert parse_hidden("") == ()
+    for bad in ("16,,8", "x", "-1", "١٦"):
+        with pytest.raises(ValueError):
+            parse_hidden(bad)
+
+
+def test_every_initialiser_is_offered_with_its_description_as_tooltip(panel: ControlsPanel) -> None:
+    combo = panel.init_combo
+    assert [combo.itemData(i) for i in range(combo.count())] == list(INITS)
+    for i, name in enumerate(INITS):
+        assert combo.itemData(i, Qt.ItemDataRole.ToolTipRole) == INIT_DESCRIPTIONS[name]
+    combo.setCurrentIndex(combo.findData("zeros"))
+    assert panel.init_note.text() == INIT_DESCRIPTIONS["zeros"]
+    order = panel.order_combo
+    for i in range(order.count()):
+        assert order.itemData(i, Qt.ItemDataRole.ToolTipRole) == ORDER_DESCRIPTIONS[order.itemData(i)]
+
+
+def test_every_knob_has_a_tooltip(panel: ControlsPanel) -> None:
+    knobs = panel.findChildren(QAbstractSpinBox) + panel.findChildren(QComboBox) \
+        + panel.findChildren(QLineEdit) + panel.findChildren(QPushButton)
+    knobs = [k for k in knobs if not isinstance(k.parent(), QAbstractSpinBox)]   # spin boxes' own editors
+    assert len(knobs) >= 15
+    missing = [k.objectName() or type(k).__name__ for k in knobs if len(k.toolTip()) < 20]
+    assert missing == []
+    for action in (panel.step_action, panel.stop_action, panel.reset_action):
+        assert len(action.toolTip()) > 20
+
+
+def test_a_live_run_locks_settings_but_not_the_learning_rate(qtbot: QtBot, panel: ControlsPanel) -> None:
+    panel.set_dataset(small_dataset())
+    panel.set_run_state("running")
+    for widget in (panel.hidden_edit, panel.activation_combo, panel.loss_combo, panel.init_combo,
+                   panel.scale_spin, panel.bias_combo, panel.seed_spin, panel.batch_spin,
+                   panel.momentum_spin, panel.decay_spin, panel.shift_spin, panel.order_combo,
+                   panel.max_epochs_spin, panel.article_button, panel.best_button):
+        assert not widget.isEnabled()
+        assert widget.toolTip().startswith(LOCKED_TIP)
+    assert panel.lr_spin.isEnabled()
+    with qtbot.waitSignal(panel.learning_rate_changed) as signal:
+        panel.lr_spin.setValue(0.5)
+    assert signal.args == [0.5]
+    panel.set_run_state("idle")
+    assert panel.init_combo.isEnabled()
+    assert not panel.init_combo.toolTip().startswith(LOCKED_TIP)
+    assert len(panel.init_combo.toolTip()) > 20
+
+
+def test_start_pause_resume_follow_the_run_state(qtbot: QtBot, panel: ControlsPanel) -> None:
+    assert not panel.start_pause_action.isEnabled()         # no data yet
+    panel.set_dataset(small_dataset())
+    assert panel.start_pause_action.isEnabled() and panel.start_pause_action.text() == "Start"
+    assert panel.start_pause_action.shortcut().toString() == "Space"
+    with qtbot.waitSignal(panel.start_requested):
+        panel.start_button.click()
+    panel.set_run_state("running")
+    assert panel.start_pause_action.text() == "Pause" and panel.stop_action.isEnabled()
+    with qtbot.waitSignal(panel.pause_requested):
+        panel.start_pause_action.trigger()
+    panel.set_run_state("paused")
+    assert panel.start_pause_action.text() == "Resume"
+    with qtbot.waitSignal(panel.resume_requested):
+        panel.start_pause_action.trigger()
+    with qtbot.waitSignal(panel.step_requested):
+        panel.step_button.click()
+    with qtbot.waitSignal(panel.stop_requested):
+        panel.stop_button.click()
+    panel.set_run_state("stopping")
+    assert not panel.start_pause_action.isEnabled() and not panel.reset_action.isEnabled()
+    panel.set_run_state("idle")
+    assert not panel.stop_action.isEnabled()
+    with qtbot.waitSignal(panel.reset_requested):
+        panel.reset_button.click()
+
+
+def test_space_starts(qtbot: QtBot, panel: ControlsPanel) -> None:
+    panel.set_dataset(small_dataset())
+    panel.activateWindow()
+    # A label does nothing with Space itself: only the shortcut can start the run.
+    with qtbot.waitSignal(panel.start_requested, timeout=2000):
+        qtbot.keyClick(panel.data_name_label, Qt.Key.Key_Space)
+    panel.set_run_state("running")
+    with qtbot.waitSignal(panel.pause_requested, timeout=2000):
+        qtbot.keyClick(panel.data_name_label, Qt.Key.Key_Space)
+
+
+def test_the_data_set_box_shows_counts_per_digit(qtbot: QtBot, panel: ControlsPanel) -> None:
+    panel.set_dataset(small_dataset(with_test=False))
+    assert "small" in panel.data_name_label.text()
+    assert panel.data_name_label.toolTip() == "/somewhere/small"
+    text = panel.data_counts_label.text()
+    assert "<td align='right' style='padding: 0 1px'>2</td>" in text       # two 1s
+    assert "none" in text                                                   # no test split
+    with qtbot.waitSignal(panel.open_dataset_requested) as signal:
+        panel.open_button.click()
+    assert signal.args == ["folder"]
+    panel.set_dataset(None)
+    assert "No data set" in panel.data_name_label.text()
+    assert not panel.start_pause_action.isEnabled()
+
+
+def test_needs_new_network_looks_only_at_network_settings() -> None:
+    base = PRESETS["article"]
+    assert not needs_new_network(base, replace(base, lr=0.5, batch_size=8, momentum=0.5, max_epochs=None))
+    for name, value in (("hidden", (8,)), ("activation", "relu"), ("loss", "ce"), ("init", "he"),
+                        ("init_scale", 0.5), ("bias_init", "zeros"), ("seed", 3)):
+        assert name in NETWORK_FIELDS
+        assert needs_new_network(base, replace(base, **{name: value}))
