@@ -6,9 +6,9 @@ accuracy, seconds, learning rate, samples) in preallocated arrays that double wh
 the filled part, which a plot can draw directly: entries already written never change, so a view
 handed out earlier stays valid (it just stops short of later epochs).
 
-A run may be trained in several *segments* (Start, Stop, Start again on the same network): each
-call of ``studio.core.training.train`` numbers its epochs from 1, so ``begin_segment()`` makes the
-next events continue the epoch count where the history stands.
+A run may be trained in several *segments* (Start, Stop, Start again on the same network): the
+caller passes ``first_epoch=history.last_epoch`` to ``studio.core.training.train``, whose events
+then carry on the epoch numbers, so the history simply appends them.
 
 ``smooth`` is a moving average for display only; the history itself always holds the raw numbers.
 
@@ -53,17 +53,16 @@ class RunHistory:
         self._data = np.full((len(COLUMNS), max(int(capacity), 1)), np.nan, dtype=np.float64)
         self._index = {name: i for i, name in enumerate(COLUMNS)}
         self._n = 0
-        self._epoch_offset = 0
 
     # -- filling -----------------------------------------------------------------------------------
 
     def append(self, event: EpochFinished) -> None:
-        """Add one epoch. Its number is ``event.epoch`` plus the offset of the current segment."""
+        """Add one epoch."""
         if self._n == self._data.shape[1]:
             self._grow(2 * self._data.shape[1])
         nan = np.nan
         self._data[:, self._n] = (
-            self._epoch_offset + event.epoch, event.train_loss, event.train_accuracy,
+            event.epoch, event.train_loss, event.train_accuracy,
             nan if event.test_loss is None else event.test_loss,
             nan if event.test_accuracy is None else event.test_accuracy,
             event.seconds, event.learning_rate, event.samples)
@@ -73,10 +72,6 @@ class RunHistory:
         """Add several epochs in order."""
         for event in events:
             self.append(event)
-
-    def begin_segment(self) -> None:
-        """Number the epochs of the next ``train`` call after the last epoch stored so far."""
-        self._epoch_offset = self.last_epoch
 
     def _grow(self, capacity: int) -> None:
         grown = np.full((len(COLUMNS), capacity), np.nan, dtype=np.float64)
@@ -152,7 +147,6 @@ class RunHistory:
         copy = RunHistory(self.config, self.label, capacity=max(self._n, 1))
         copy._data[:, :self._n] = self._data[:, :self._n]
         copy._n = self._n
-        copy._epoch_offset = self._epoch_offset
         return copy
 
     # -- export ------------------------------------------------------------------------------------

@@ -141,14 +141,21 @@ class TrainingConfig:
 
 #: ``article`` is the tutorial exactly: 1024-16-16-10, sigmoid, squared error, randn weights and biases,
 #: lr 0.01, one update per sample, one fixed (seeded) sample order for all epochs.
-#: ``best`` is the most accurate recipe the studio knows for these 32x32 digits.
+#: ``best`` is the most accurate recipe the studio knows for these 32x32 digits: two ReLU layers,
+#: momentum, +-2 px random shifts; 99.26% test accuracy after its 80 epochs with seed 0 (other seeds
+#: end between 98.8% and 99.3%: the last epochs wander by a few test images).
+#: ``fast`` is the quickest to 97% test accuracy on the tutorial's digits: a small tanh layer, Xavier
+#: weights, cross-entropy, batches of 32 with momentum (2 epochs, well under 0.15 s, with seed 0).
 PRESETS: dict[str, TrainingConfig] = {
     "article": TrainingConfig(hidden=(16, 16), activation="sigmoid", loss="sse", init="randn",
                               bias_init="randn", lr=0.01, batch_size=1, momentum=0.0, weight_decay=0.0,
                               shift=0, order="permuted", max_epochs=1743, seed=0),
-    "best": TrainingConfig(hidden=(256,), activation="relu", loss="ce", init="he", bias_init="zeros",
-                           lr=0.05, batch_size=16, momentum=0.9, weight_decay=1e-4, shift=2,
-                           order="shuffle", max_epochs=60, seed=0),
+    "best": TrainingConfig(hidden=(256, 128), activation="relu", loss="ce", init="he", bias_init="zeros",
+                           lr=0.02, batch_size=64, momentum=0.9, weight_decay=1e-4, shift=2,
+                           order="shuffle", max_epochs=80, seed=0),
+    "fast": TrainingConfig(hidden=(32,), activation="tanh", loss="ce", init="xavier", bias_init="zeros",
+                           lr=0.05, batch_size=32, momentum=0.9, weight_decay=0.0, shift=0,
+                           order="shuffle", max_epochs=20, seed=0),
 }
 
 
@@ -353,30 +360,31 @@ def evaluate(network: Network, x: np.ndarray, labels: np.ndarray) -> tuple[float
 # The run
 # --------------------------------------------------------------------------------------------------
 
-def epoch_orders(config: TrainingConfig, n: int) -> Iterator[np.ndarray]:
-    """The sample order of each epoch, an endless stream of permutations of range(n).
+def epoch_order(config: TrainingConfig, n: int, epoch: int) -> np.ndarray:
+    """The sample order of epoch ``epoch`` (counting from 1): a permutation of range(n).
 
-    ``permuted`` draws ``np.random.default_rng(seed).permutation(n)`` once, the same order the
-    tutorial's baseline uses for a given seed.
+    ``permuted`` is ``np.random.default_rng(seed).permutation(n)`` for every epoch, the same order
+    the tutorial's baseline uses for a given seed. ``shuffle`` draws each epoch's order from its own
+    stream ``(seed, 1, epoch)``, so a run carried on from epoch k after a stop gets the orders it
+    would have had without the stop.
     """
     if config.order == "dataset":
-        order = np.arange(n)
-        while True:
-            yield order
-    elif config.order == "permuted":
-        order = np.random.default_rng(config.seed).permutation(n)
-        while True:
-            yield order
-    else:
-        rng = np.random.default_rng([config.seed, 1])
-        while True:
-            yield rng.permutation(n)
+        return np.arange(n)
+    if config.order == "permuted":
+        return np.random.default_rng(config.seed).permutation(n)
+    return np.random.default_rng([config.seed, 1, epoch]).permutation(n)
 
 
 def train(network: Network, dataset: Dataset, config: TrainingConfig,
-          control: RunControl | None = None, epoch_function=None) -> Iterator[RunEvent]:
+          control: RunControl | None = None, epoch_function=None,
+          first_epoch: int = 0) -> Iterator[RunEvent]:
     """Train ``network`` in place on ``dataset.train``; yield an ``EpochFinished`` per epoch and end
     with one ``RunFinished`` or ``RunDiverged``.
+
+    Epochs are numbered from ``first_epoch + 1``, and ``config.max_epochs`` counts them all: to carry
+    on a run that was stopped after epoch k, pass the same network with ``first_epoch=k`` and the
+    epochs get the numbers, sample orders and shifts they would have had without the stop (momentum
+    starts again from zero).
 
     ``network`` must have ``dataset``'s input size and 10 outputs; its shape and functions are its own
     (the config's optimiser settings, order, shift and epochs are what this function uses).
@@ -396,19 +404,23 @@ def train(network: Network, dataset: Dataset, config: TrainingConfig,
         test_x = dataset.test.images.astype(np.float64)
         test_labels = np.asarray(dataset.test.labels, dtype=np.int64)
     optimiser = Optimiser(lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
-    shift_rng = np.random.default_rng([config.seed, 2])
     last_good = network.copy()
-    orders = epoch_orders(config, len(labels))
     elapsed = 0.0
-    epoch = 0
+    epoch = first_epoch
     while config.max_epochs is None or epoch < config.max_epochs:
+        # Wait here while paused between epochs, so a learning rate set during the pause applies to
+        # the very next epoch.
+        if control.checkpoint():
+            yield RunFinished(epoch, "stopped")
+            return
         new_lr = control.take_learning_rate()
         if new_lr is not None:
             optimiser.lr = new_lr
-        order = next(orders)
+        order = epoch_order(config, len(labels), epoch + 1)
         started = time.perf_counter()
         # np.errstate is per thread and, as a context variable, must not span a yield: enter it here.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            shift_rng = np.random.default_rng([config.seed, 2, epoch + 1])
             x = shift_images(dataset.train.images, config.shift, shift_rng).astype(np.float64) \
                 if config.shift else train_x
             tally = epoch_function(network, x, y, labels, order, config.batch_size, optimiser, control)
@@ -423,7 +435,8 @@ def train(network: Network, dataset: Dataset, config: TrainingConfig,
             where = f"in layer {layer}'s weights" if layer else "in the loss"
             _restore(network, last_good)
             optimiser.velocities = []
-            kept = f"the weights from the end of epoch {epoch}" if epoch else "the initial weights"
+            kept = f"the weights from the end of epoch {epoch}" if epoch > first_epoch else \
+                "the weights it started this run with"
             yield RunDiverged(epoch + 1, layer,
                               f"Training diverged in epoch {epoch + 1}: NaN or infinity {where} "
                               f"(learning rate {optimiser.lr:g}). The network keeps {kept}; "
@@ -439,15 +452,22 @@ def train(network: Network, dataset: Dataset, config: TrainingConfig,
                             test_accuracy=test_acc, seconds=seconds, elapsed=elapsed,
                             learning_rate=optimiser.lr, samples=tally.samples)
         control.epoch_ended()
-        if control.stop_requested:
-            yield RunFinished(epoch, "stopped")
-            return
     yield RunFinished(epoch, "max_epochs")
 
 
 def choose_epoch_function(config: TrainingConfig):
-    """The epoch function for ``config``: the general ``sgd_epoch`` for now."""
-    return sgd_epoch
+    """A fresh epoch function for one run of ``config``; same signature and results as ``sgd_epoch``.
+
+    Batch size 1 with plain SGD (no momentum, no weight decay; the tutorial's mode) gets
+    ``fast_sgd.PerSampleSGD``, every other setting ``fast_sgd.MiniBatchSGD``. Both do the same
+    updates as ``sgd_epoch`` (the tests hold them to it) with far fewer NumPy calls, and keep buffers
+    (the per-sample one also a cache) from one epoch to the next, so make one per run.
+    ``sgd_epoch`` stays the version to read.
+    """
+    from studio.core.fast_sgd import MiniBatchSGD, PerSampleSGD, per_sample_applies
+    if per_sample_applies(config.batch_size, config.momentum, config.weight_decay):
+        return PerSampleSGD()
+    return MiniBatchSGD()
 
 
 def _restore(network: Network, good: Network) -> None:

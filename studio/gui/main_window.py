@@ -267,16 +267,13 @@ class MainWindow(QMainWindow):
         history = self.metrics.history
         if len(history) == 0:
             self.metrics.start_run(config)
-        else:
-            self.metrics.continue_run()
-        remaining = history.remaining_epochs(config.max_epochs) if len(history) else config.max_epochs
-        if remaining == 0:
+        if history.remaining_epochs(config.max_epochs) == 0:
             self.statusBar().showMessage(f"This run has reached its {config.max_epochs} epochs: raise Max "
                                          "epochs to train on, or Reset to start again.", 8000)
             return
         self._run_max_epochs = config.max_epochs
         self._network_fresh = False
-        self.runner.start(self._network, self._dataset, replace(config, max_epochs=remaining))
+        self.runner.start(self._network, self._dataset, config, first_epoch=history.last_epoch)
 
     def reset_network(self) -> None:
         """End any run and build a fresh network from the current settings (a new run)."""

@@ -101,7 +101,7 @@ class _PlottedRun:
 class MetricsPlot(QWidget):
     """Two live plots (loss; accuracy in %) of the current run and faded earlier runs.
 
-    Feed it with ``start_run`` / ``continue_run`` and ``add_epochs`` (connect the runner's
+    Feed it with ``start_run`` and ``add_epochs`` (connect the runner's
     ``epochs_arrived``). ``curves`` maps ``train_loss``, ``test_loss``, ``train_acc``, ``test_acc``
     to the current run's ``PlotDataItem``.
     """
@@ -307,10 +307,6 @@ class MetricsPlot(QWidget):
         self._hide_marker()
         self._dirty = True
         return self._current.history
-
-    def continue_run(self) -> None:
-        """The next epochs (numbered from 1 by a new ``train`` call) continue the current run."""
-        self.history.begin_segment()
 
     @Slot(object)
     def add_epochs(self, events: list[EpochFinished]) -> None:

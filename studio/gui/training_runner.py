@@ -70,13 +70,14 @@ class _Worker(QObject):
     done = Signal()
 
     def __init__(self, run_id: int, network: Network, dataset: Dataset, config: TrainingConfig,
-                 emit_interval: float, snapshot_interval: float) -> None:
+                 first_epoch: int, emit_interval: float, snapshot_interval: float) -> None:
         super().__init__()  # no parent: a QObject with a parent cannot be moved to another thread
         self.run_id = run_id
         self.control = _WatchedControl(self._on_control_block)
         self._network = network
         self._dataset = dataset
         self._config = config
+        self._first_epoch = first_epoch
         self._emit_interval = emit_interval
         self._snapshot_interval = snapshot_interval
         self._pending: list[EpochFinished] = []
@@ -89,7 +90,8 @@ class _Worker(QObject):
         final: RunFinished | RunDiverged | None = None
         failed = False
         try:
-            for event in train(self._network, self._dataset, self._config, self.control):
+            for event in train(self._network, self._dataset, self._config, self.control,
+                               first_epoch=self._first_epoch):
                 if isinstance(event, EpochFinished):
                     self._pending.append(event)
                     now = time.monotonic()
@@ -175,8 +177,10 @@ class TrainingRunner(QObject):
 
     # -- commands ------------------------------------------------------------------------------------
 
-    def start(self, network: Network, dataset: Dataset, config: TrainingConfig) -> None:
-        """Train ``network`` in place on ``dataset`` with ``config`` in a new thread.
+    def start(self, network: Network, dataset: Dataset, config: TrainingConfig,
+              first_epoch: int = 0) -> None:
+        """Train ``network`` in place on ``dataset`` with ``config`` in a new thread, numbering epochs
+        from ``first_epoch + 1`` (to carry on a stopped run; see ``studio.core.training.train``).
 
         Until the run ends the network belongs to the worker thread: read ``snapshot_ready`` copies
         instead. Raises ``RuntimeError`` if a run is live and ``ValueError`` for invalid settings.
@@ -185,7 +189,7 @@ class TrainingRunner(QObject):
             raise RuntimeError("a training run is already live: stop it (and let it finish) first")
         config.validate()
         self._run_id += 1
-        worker = _Worker(self._run_id, network, dataset, config, self._emit_interval,
+        worker = _Worker(self._run_id, network, dataset, config, first_epoch, self._emit_interval,
                          self._snapshot_interval)
         thread = QThread()
         thread.setObjectName(f"training run {self._run_id}")

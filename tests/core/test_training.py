@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import threading
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 from studio.core.augment import shift_images
 from studio.core.data import load_dataset
 from studio.core.training import (PRESETS, EpochFinished, RunControl, RunDiverged, RunFinished,
-                                  TrainingConfig, epoch_orders, sgd_epoch, train)
+                                  TrainingConfig, epoch_order, sgd_epoch, train)
 from tests.conftest import ARTICLE_NET, DIGITS, require_shared
 from tests.helpers import tiny_dataset
 
@@ -85,14 +86,43 @@ def test_momentum_and_weight_decay_follow_their_formulas() -> None:
 
 
 def test_orders() -> None:
-    fixed = epoch_orders(replace(SMALL, order="permuted", seed=5), 50)
-    first, second = next(fixed), next(fixed)
-    np.testing.assert_array_equal(first, second)
-    np.testing.assert_array_equal(first, np.random.default_rng(5).permutation(50))
-    shuffled = epoch_orders(replace(SMALL, order="shuffle"), 50)
-    a, b = next(shuffled), next(shuffled)
+    permuted = replace(SMALL, order="permuted", seed=5)
+    np.testing.assert_array_equal(epoch_order(permuted, 50, 1), epoch_order(permuted, 50, 7))
+    np.testing.assert_array_equal(epoch_order(permuted, 50, 1), np.random.default_rng(5).permutation(50))
+    shuffled = replace(SMALL, order="shuffle")
+    a, b = epoch_order(shuffled, 50, 1), epoch_order(shuffled, 50, 2)
     assert sorted(a) == list(range(50)) and not np.array_equal(a, b)
-    np.testing.assert_array_equal(next(epoch_orders(replace(SMALL, order="dataset"), 5)), np.arange(5))
+    np.testing.assert_array_equal(a, epoch_order(shuffled, 50, 1))
+    np.testing.assert_array_equal(epoch_order(replace(SMALL, order="dataset"), 5, 3), np.arange(5))
+
+
+def test_a_run_carried_on_after_a_stop_equals_one_without_the_stop() -> None:
+    config = replace(SMALL, order="shuffle", shift=1, max_epochs=4)
+    straight, events = run_all(config)
+    resumed = config.build_network()
+    first = list(train(resumed, tiny_dataset(), replace(config, max_epochs=2)))
+    rest = list(train(resumed, tiny_dataset(), config, first_epoch=2))
+    assert [e.epoch for e in rest[:-1]] == [3, 4] and rest[-1] == RunFinished(4, "max_epochs")
+    assert [e.train_loss for e in first[:-1] + rest[:-1]] == pytest.approx([e.train_loss for e in events[:-1]])
+    for p, q in zip(straight.parameters(), resumed.parameters()):
+        np.testing.assert_allclose(p, q, rtol=0, atol=1e-12)
+
+
+def test_learning_rate_set_while_paused_between_epochs_applies_to_the_next_epoch() -> None:
+    control = RunControl()
+    events: list = []
+    worker = threading.Thread(target=lambda: events.extend(
+        train(SMALL.build_network(), tiny_dataset(), replace(SMALL, max_epochs=3), control)))
+    control.pause()
+    worker.start()
+    control.step_one_epoch()
+    deadline = time.monotonic() + 10
+    while not events and time.monotonic() < deadline:
+        time.sleep(0.01)
+    control.set_learning_rate(0.25)
+    control.resume()
+    worker.join(10)
+    assert [e.learning_rate for e in events[:-1]] == [0.5, 0.25, 0.25]
 
 
 def test_learning_rate_change_takes_effect_at_the_next_epoch() -> None:
@@ -121,7 +151,7 @@ def test_stop_within_a_batch_keeps_the_samples_trained_so_far() -> None:
 
     config = replace(SMALL, batch_size=10, order="dataset", max_epochs=3)
     network = config.build_network()
-    events = list(train(network, tiny_dataset(), config, StopAfter(13)))   # 10 batches an epoch
+    events = list(train(network, tiny_dataset(), config, StopAfter(15)))   # 10 batches an epoch
     assert [type(e) for e in events] == [EpochFinished, RunFinished]
     assert events[-1] == RunFinished(1, "stopped")
     # The same network trained by hand for 13 batches of 10.
@@ -213,7 +243,7 @@ def test_divergence_names_the_layer() -> None:
                             lr=1e100, batch_size=10, order="dataset", max_epochs=3, seed=0)
     network, events = run_all(config)
     assert events == [RunDiverged(1, 1, events[-1].message)]
-    assert "layer 1's weights" in events[-1].message and "keeps the initial weights" in events[-1].message
+    assert "layer 1's weights" in events[-1].message and "keeps the weights it started this run with" in events[-1].message
     for p, q in zip(network.parameters(), config.build_network().parameters()):
         np.testing.assert_array_equal(p, q)
 

@@ -87,8 +87,7 @@ def test_a_run_without_test_split_draws_no_test_curves(plot: MetricsPlot) -> Non
 def test_continuing_a_run_continues_the_epochs(plot: MetricsPlot) -> None:
     plot.start_run(TrainingConfig())
     plot.add_epochs(events(1, 3))
-    plot.continue_run()
-    plot.add_epochs(events(1, 2))                       # a new train() call counts from 1
+    plot.add_epochs(events(4, 5))                       # a train() call with first_epoch=3
     plot.redraw()
     np.testing.assert_array_equal(plotted(plot, "train_loss")[0], [1, 2, 3, 4, 5])
 

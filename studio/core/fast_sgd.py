@@ -1,0 +1,805 @@
+"""Fast epoch functions: the same SGD updates as ``training.sgd_epoch``, computed with fewer NumPy calls.
+
+``sgd_epoch`` is written to be read next to the formulas; this module is written to be fast, and the
+tests hold it to ``sgd_epoch``'s results (to about 1e-12; only the rounding order differs). Two kernels:
+
+* ``PerSampleSGD`` / ``per_sample_epoch``: batch size 1, plain SGD (no momentum, no weight decay), the
+  tutorial's exact per-sample mode, for any depth, hidden activation and loss.
+* ``MiniBatchSGD`` / ``minibatch_epoch``: any batch size, momentum and weight decay.
+
+Both have ``sgd_epoch``'s signature and tally (loss of each sample before its update, hits, samples,
+stopped). The ``*SGD`` classes keep their buffers (and, for the per-sample kernel, a cache) from one
+epoch to the next; ``choose_epoch_function`` in ``training.py`` makes one per run. The ``*_epoch``
+functions build a fresh one per call.
+
+Why the per-sample kernel is fast
+---------------------------------
+With one update per sample, the time goes to Python calling NumPy on tiny arrays (about half a
+microsecond per call), plus the first layer's 16 x 1024 matrix-vector products. So:
+
+1. No allocation per sample: every result goes into a preallocated buffer (``out=``).
+2. Parameters are kept as ``[W | b]`` so one ``dot`` gives ``W a + b``; for a sigmoid layer we keep
+   ``-[W | b]`` so the dot gives ``-z`` and sigma(z) = 1 / (1 + exp(-z)) takes three calls. (Negating
+   a float is exact, so nothing is lost.) The layers after the first share one matrix ``P`` (each
+   layer a block on its diagonal), so all their updates are one outer product and one subtraction.
+3. The first layer's update is deferred within a block of ``block`` samples. With ``W1`` frozen at
+   the block's start, the weights that sample ``s`` would have seen are::
+
+       W1_s = W1_0 - lr * sum_{t<s} delta1_t x_t^T,   b1_s = b1_0 - lr * sum_{t<s} delta1_t
+
+   so its first-layer sum needs no 16 x 1024 product of its own::
+
+       z1_s = W1_s x_s + b1_s = (W1_0 x_s + b1_0) - lr * sum_{t<s} delta1_t (x_t . x_s + 1)
+
+   ``W1_0 x_s + b1_0`` for the whole block is one matrix product (``X W1_0^T``), the dot products
+   ``x_t . x_s`` are the block's Gram matrix ``X X^T``, and at the block's end
+   ``W1 -= lr * D1^T X`` applies the block's updates at once. The maths is the tutorial's update,
+   sample by sample; only the order of the additions (and so the last bits) differs.
+
+   The Gram matrices depend only on the data and the order, so a ``PerSampleSGD`` keeps them when the
+   next epoch has the same ``x`` object and the same order (the tutorial's fixed order, no shifts).
+
+In code, layers are numbered from 0 (``W1`` above is ``network.weights[0]``), and the deltas of
+layers that sit under sigmoid layers are stored negated (exact); ``_PerSampleBuffers`` keeps the signs.
+
+The mini-batch kernel uses 2. as well (negated sigmoid layers, ``[W | b]`` for the layers after the
+first) and scales the output delta by ``lr / batch`` once, so that every gradient computed from it
+is already the step; with momentum, the velocities are the optimiser's own, copied in and out.
+Its time goes mostly to the first layer's two matrix products (forward, and the gradient).
+
+Left out: anything Qt, data loading, the choice of kernel (``training.choose_epoch_function``).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from studio.core.network import Network, log_softmax
+
+if TYPE_CHECKING:  # training.py imports this module; the names are only needed for annotations
+    from studio.core.training import EpochTally, Optimiser, RunControl
+
+#: Samples per deferred first-layer block, and at most how many samples pass between two calls of
+#: ``control.checkpoint()`` (so stop and pause act within about a millisecond).
+BLOCK = 32
+CHECK_EVERY = 32
+
+_SIGMOID, _TANH, _RELU, _SOFTMAX = 0, 1, 2, 3
+_KINDS = {"sigmoid": _SIGMOID, "tanh": _TANH, "relu": _RELU, "softmax": _SOFTMAX}
+
+
+def _tally(loss_sum: float = 0.0, hits: int = 0, samples: int = 0, stopped: bool = False) -> EpochTally:
+    from studio.core.training import EpochTally
+    return EpochTally(loss_sum=loss_sum, hits=hits, samples=samples, stopped=stopped)
+
+
+def per_sample_applies(batch_size: int, momentum: float, weight_decay: float) -> bool:
+    """True when ``PerSampleSGD`` computes the run's updates: one plain SGD update per sample."""
+    return batch_size == 1 and momentum == 0.0 and weight_decay == 0.0
+
+
+# --------------------------------------------------------------------------------------------------
+# Per-sample SGD
+# --------------------------------------------------------------------------------------------------
+
+class _PerSampleBuffers:
+    """Every array the per-sample kernel writes into, laid out for one network shape.
+
+    Notation: layer ``l`` (0-based) has ``n[l]`` units; ``sign[l]`` is -1 for a sigmoid layer (we keep
+    ``-[W | b]`` and compute ``u = -z``) and +1 otherwise. Deltas are stored times ``dsign[l]`` (+1 or
+    -1, whatever the signs of the layers above make them), which is exact and saves calls.
+
+    One *row* holds one sample's activations: ``[a_0, 1, a_1, 1, ..., a_{L-1}]``, each hidden layer
+    followed by a constant 1 so that ``[a | 1]`` is the next layer's input for ``[W | b]``.
+    """
+
+    def __init__(self, network: Network, lr: float, block: int, inputs: int) -> None:
+        sizes = network.sizes
+        self.L = L = network.num_layers
+        self.n = n = sizes[1:]
+        self.block = B = block
+        hidden = _KINDS[network.activation]
+        self.kinds = kinds = tuple(hidden if l < L - 1 else _KINDS[network.output] for l in range(L))
+        self.sse = network.loss == "sse"
+        self.sign = sign = tuple(-1.0 if k == _SIGMOID else 1.0 for k in kinds)
+        dsign = [1.0] * L
+        for l in range(L - 1, 0, -1):
+            dsign[l - 1] = sign[l] * dsign[l]
+        self.dsign = tuple(dsign)
+
+        # Row layout: offsets of each layer's activations; hidden ones are followed by a 1.
+        offsets, pos = [], 0
+        for l in range(L):
+            offsets.append(pos)
+            pos += n[l] + (1 if l < L - 1 else 0)
+        self.offsets = offsets
+        self.width = width = pos
+        hidden_width = offsets[L - 1]                 # [a_0, 1, ..., a_{L-2}, 1]
+        self.rows = np.zeros((B, width))
+        for l in range(L - 1):
+            self.rows[:, offsets[l] + n[l]] = 1.0
+        # f'(z) from the activations, for every hidden layer at once (and the sse output when the
+        # hidden layers are sigmoid too, so the same two calls serve it).
+        self.t_width = width if (self.sse and L > 1 and hidden == _SIGMOID) else hidden_width
+        self.t = np.zeros(width)
+        self.ones = np.ones(width)
+        self.t_out = np.empty(n[L - 1])
+        self.residual = np.empty(n[L - 1])
+
+        # Layers 1..L-1 (0-based) share P: layer l is the block rows[l] x cols[l], where its input
+        # [a_{l-1} | 1] sits in the row. Off-diagonal entries are scratch, cleared every block.
+        self.p_rows, self.p_cols = [], []
+        r = 0
+        for l in range(1, L):
+            self.p_rows.append(slice(r, r + n[l]))
+            self.p_cols.append(slice(offsets[l - 1], offsets[l - 1] + n[l - 1] + 1))
+            r += n[l]
+        self.p_height = r
+        self.p_width = p_width = hidden_width
+        self.P = np.zeros((r, p_width))
+        self.scratch_mask = np.ones((r, p_width), dtype=bool)
+        for rs, cs in zip(self.p_rows, self.p_cols):
+            self.scratch_mask[rs, cs] = False
+        self.outer = np.empty((r, p_width))
+        self.deltas = np.zeros(r)                     # [delta_1, ..., delta_{L-1}] (stored signs)
+        self.lr_row = np.empty(p_width)               # the row's activations times lr * sign
+        self.lr_sign = np.zeros(p_width)
+        self.set_lr(lr)
+
+        # First layer: M = [U0 (B rows); D0 (B rows)], H = [I | lr-scaled strict Gram], so that the
+        # first-layer u of sample s is H[s] @ M (see the module docstring).
+        n0 = n[0]
+        self.M = np.zeros((2 * B, n0))
+        self.H = np.zeros((B, 2 * B))
+        self.H[:, :B] = np.eye(B)
+        self.gram = np.empty(B * B)
+        self.strict = np.tril(np.ones((B, B)), -1)
+        self.xb = np.empty((B, inputs))
+        self.yb = np.empty((B, n[L - 1]))
+        self.ub = np.empty((B, n[L - 1]))             # the output layer's u, for the ce loss
+        self.u = [np.empty(k) for k in n]
+        self.e = [np.empty(k) for k in n]
+        self.g = [np.empty(n[l - 1]) for l in range(1, L)] if L > 1 else []
+        self.w_step = np.empty((n0, inputs))
+        self.d0_scaled = np.empty((B, n0))
+        self._outputs = np.empty((0, n[L - 1]))
+        self._out_u: np.ndarray | None = None
+
+        # Views used in the per-sample loop, built once.
+        self.p_full = [self.P[rs, cs] for rs, cs in zip(self.p_rows, self.p_cols)]
+        self.p_weights = [self.P[rs, cs.start:cs.stop - 1] for rs, cs in zip(self.p_rows, self.p_cols)]
+        self.delta_views = [self.deltas[rs] for rs in self.p_rows]
+        self.t_views = [self.t[offsets[l]:offsets[l] + n[l]] for l in range(L)]
+        self.per_row = []
+        for s in range(B):
+            row = self.rows[s]
+            outs = tuple(row[offsets[l]:offsets[l] + n[l]] for l in range(L))
+            ins = tuple(row[cs] for cs in self.p_cols)
+            self.per_row.append((self.H[s], self.M[B + s], self.yb[s], self.ub[s], row, outs, ins))
+        # The all-sigmoid network with squared error (the tutorial's) gets a loop without branches:
+        # per row, the forward steps of layers 1.. and the backward steps down to layer 0.
+        self.all_sigmoid = self.sse and all(k == _SIGMOID for k in self.kinds) and L > 1
+        if self.all_sigmoid:
+            self.sigmoid_rows = []
+            for s in range(B):
+                h, d0, yrow, _, row, outs, ins = self.per_row[s]
+                forward = tuple((self.p_full[l - 1], ins[l - 1], self.u[l], self.e[l], self.ones[:n[l]],
+                                 outs[l]) for l in range(1, L))
+                backward = tuple((self.delta_views[l - 1], self.p_weights[l - 1], self.g[l - 1],
+                                  self.t_views[l - 1], d0 if l == 1 else self.delta_views[l - 2])
+                                 for l in range(L - 1, 0, -1))
+                self.sigmoid_rows.append((h, outs[0], row, row[:self.p_width], yrow, outs[L - 1],
+                                          forward, backward))
+
+    def epoch_outputs(self, samples: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """Buffers (samples, classes) for every sample's output (and its u, for cross-entropy)."""
+        if self._outputs.shape[0] < samples:
+            self._outputs = np.empty((samples, self.n[-1]))
+            self._out_u = None if self.sse else np.empty((samples, self.n[-1]))
+        return self._outputs, self._out_u
+
+    def set_lr(self, lr: float) -> None:
+        self.lr = lr
+        for l in range(1, self.L):
+            self.lr_sign[self.p_cols[l - 1]] = lr * self.sign[l] * self.dsign[l]
+        # H's Gram part: u0_s gets -sign0 * dsign0 * lr * (x_t . x_s + 1) * stored delta_t.
+        self.gram_coef = -self.sign[0] * self.dsign[0] * lr
+
+    def load(self, network: Network) -> None:
+        """Copy the network's layers 2..L into P (times their signs)."""
+        self.P[...] = 0.0
+        for l in range(1, self.L):
+            block = self.p_full[l - 1]
+            block[:, :-1] = network.weights[l]
+            block[:, -1] = network.biases[l]
+            if self.sign[l] < 0:
+                np.negative(block, out=block)
+
+    def store(self, network: Network) -> None:
+        """Copy P back into the network's arrays, in place (others may hold references to them)."""
+        for l in range(1, self.L):
+            block = self.p_full[l - 1]
+            np.multiply(block[:, :-1], self.sign[l], out=network.weights[l])
+            np.multiply(block[:, -1], self.sign[l], out=network.biases[l])
+
+
+class _OrderCache:
+    """What one order of one data set gives every epoch: each block's Gram matrix, the targets in that
+    order and, from the second epoch on and when small enough, the inputs in that order (so blocks are
+    slices, not gathers).
+
+    ``complete`` turns True once an epoch has filled the Gram matrices; until then the epoch computes
+    them as it goes. A run with shifted images (new ``x`` every epoch) gets a new cache every epoch.
+    """
+
+    #: Keep the reordered inputs only up to this size (the tutorial's 1,934 x 1,024 take 16 MB).
+    MAX_X_BYTES = 64 * 2**20
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, order: np.ndarray, block: int) -> None:
+        blocks = -(-len(order) // block)
+        self.x = x
+        self.order = np.array(order, copy=True)
+        self.grams = np.zeros((blocks, block, block))  # strict lower part of (x_t . x_s + 1)
+        self.y_perm = y[self.order]
+        self.x_perm: np.ndarray | None = None
+        self.complete = False
+
+    def holds(self, x: np.ndarray, order: np.ndarray) -> bool:
+        """Same data object and same order as this cache was made for (``train`` never changes ``x``)."""
+        return x is self.x and np.array_equal(order, self.order)
+
+    def reuse(self) -> None:
+        """A second epoch with the same data and order: keep the inputs in that order too."""
+        if self.x_perm is None and self.x.nbytes <= self.MAX_X_BYTES:
+            self.x_perm = np.take(self.x, self.order, axis=0)
+
+
+class PerSampleSGD:
+    """One plain SGD update per sample (the tutorial's mode), fast; an epoch function for one run.
+
+    Call it like ``sgd_epoch``. Valid only when ``per_sample_applies(batch_size, momentum,
+    weight_decay)``; any depth, hidden activation and loss. Between calls it keeps its buffers and the
+    Gram matrices of the last epoch, reused when the next call gets the same ``x`` object (not
+    changed in place: ``train`` never does) and the same order.
+
+    ``block`` is the number of samples whose first-layer update is deferred (see the module
+    docstring); ``check_every`` (at most 32) how many samples pass between ``control.checkpoint()``
+    calls. A stop inside a block still applies the deferred update of the samples already trained.
+    """
+
+    def __init__(self, block: int = BLOCK, check_every: int = CHECK_EVERY) -> None:
+        if block < 1 or not (1 <= check_every <= 32):
+            raise ValueError(f"block must be >= 1 and check_every in 1..32, got {block} and {check_every}")
+        self.block = block
+        self.check_every = check_every
+        self._buffers: _PerSampleBuffers | None = None
+        self._key: tuple | None = None
+        self._cache: _OrderCache | None = None
+
+    def __repr__(self) -> str:
+        return f"PerSampleSGD(block={self.block}, check_every={self.check_every})"
+
+    def _buffers_for(self, network: Network, lr: float, inputs: int) -> _PerSampleBuffers:
+        key = (network.sizes, network.activation, network.loss, inputs)
+        if self._buffers is None or self._key != key:
+            self._buffers = _PerSampleBuffers(network, lr, self.block, inputs)
+            self._key = key
+        elif self._buffers.lr != lr:
+            self._buffers.set_lr(lr)
+        return self._buffers
+
+    def __call__(self, network: Network, x: np.ndarray, y: np.ndarray, labels: np.ndarray,
+                 order: np.ndarray, batch_size: int, optimiser: Optimiser,
+                 control: RunControl) -> EpochTally:
+        if not per_sample_applies(batch_size, optimiser.momentum, optimiser.weight_decay):
+            raise ValueError("the per-sample kernel needs batch size 1, no momentum and no weight decay")
+        order = np.asarray(order)
+        if len(order) == 0:
+            return _tally()
+        if x.dtype != np.float64:
+            x = x.astype(np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        buf = self._buffers_for(network, float(optimiser.lr), x.shape[1])
+        cache = self._cache
+        if cache is None or not cache.holds(x, order):
+            cache = self._cache = _OrderCache(x, y, order, self.block)
+        elif cache.complete:
+            cache.reuse()
+        buf.load(network)
+        try:
+            with np.errstate(over="ignore", under="ignore"):
+                tally = self._epoch(network, buf, x, y, labels, order, control, cache)
+            # An epoch that stopped early has not filled every block of a new cache.
+            cache.complete = cache.complete or not tally.stopped
+            return tally
+        finally:
+            buf.store(network)
+
+    def _epoch(self, network: Network, buf: _PerSampleBuffers, x: np.ndarray, y: np.ndarray,
+               labels: np.ndarray, order: np.ndarray, control: RunControl,
+               cache: _OrderCache) -> EpochTally:
+        B, L, check_every = self.block, buf.L, self.check_every
+        W0, b0 = network.weights[0], network.biases[0]
+        M, H, gram, strict = buf.M, buf.H, buf.gram, buf.strict
+        U0, D0, Hg = M[:B], M[B:], H[:, B:]
+        cached = cache.complete
+        grams, x_perm, y_perm = cache.grams, cache.x_perm, cache.y_perm
+        lr = buf.lr
+        sign0, dsign0 = buf.sign[0], buf.dsign[0]
+        sse = buf.sse
+        done, next_check = 0, 0
+        n = len(order)
+        out_seg = slice(buf.offsets[L - 1], buf.width)
+        outputs, out_u = buf.epoch_outputs(n)
+        step_coef = -dsign0 * lr                 # W0 += step_coef * D0^T X (stored deltas)
+        d0_scaled = buf.d0_scaled
+        stop = False
+        for k, start in enumerate(range(0, n, B)):
+            rows = order[start:start + B]
+            nb = len(rows)
+            buf.yb[:nb] = y_perm[start:start + nb]      # the per-sample loop has views of yb's rows
+            if x_perm is None:
+                xv = buf.xb[:nb]
+                np.take(x, rows, axis=0, out=xv, mode="clip")
+            else:
+                xv = x_perm[start:start + nb]
+            # M = [s0 * (X W0^T + b0); 0]: U0 for this block, deltas still to come.
+            M[...] = 0.0
+            np.dot(xv, W0.T, out=U0[:nb])
+            U0[:nb] += b0
+            if sign0 < 0:
+                np.negative(U0[:nb], out=U0[:nb])
+            g = grams[k]
+            if not cached:
+                gv = gram[:nb * nb].reshape(nb, nb)     # C-contiguous, as dot's out= needs
+                np.dot(xv, xv.T, out=gv)
+                gv += 1.0
+                if nb < B:
+                    g[...] = 0.0
+                np.multiply(gv, strict[:nb, :nb], out=g[:nb, :nb])
+            np.multiply(g, buf.gram_coef, out=Hg)
+            s = 0
+            while s < nb:
+                if done + s >= next_check:
+                    if control.checkpoint():
+                        stop = True
+                        break
+                    next_check = done + s + check_every
+                end = min(nb, next_check - done)
+                if buf.all_sigmoid:
+                    self._samples_sigmoid(buf, s, end)
+                else:
+                    self._samples(buf, s, end)
+                s = end
+            # The block's end (or the stop): apply the deferred first-layer update, keep the outputs.
+            if s:
+                d0 = d0_scaled[:s]
+                np.multiply(D0[:s], step_coef, out=d0)
+                np.dot(d0.T, xv[:s], out=buf.w_step)
+                W0 += buf.w_step
+                b0 += d0.sum(axis=0)
+                outputs[done:done + s] = buf.rows[:s, out_seg]
+                if out_u is not None:
+                    out_u[done:done + s] = buf.ub[:s]
+                done += s
+                np.copyto(buf.P, 0.0, where=buf.scratch_mask)
+            if stop:
+                break
+        # Loss and hits of every sample trained, each from its output before its own update.
+        seen = order[:done]
+        y_seen = y_perm[:done]
+        if sse:
+            loss_sum = float(np.sum(0.5 * np.sum((outputs[:done] - y_seen) ** 2, axis=1)))
+        else:
+            loss_sum = float(np.sum(-np.sum(y_seen * log_softmax(out_u[:done]), axis=1)))
+        hits = int(np.count_nonzero(np.argmax(outputs[:done], axis=1) == labels[seen]))
+        return _tally(loss_sum, hits, done, stop)
+
+    @staticmethod
+    def _samples_sigmoid(buf: _PerSampleBuffers, first: int, end: int) -> None:
+        """``_samples`` for sigmoid layers and squared error (the tutorial's network), unrolled."""
+        dot, exp, add, sub, mul, rec = np.dot, np.exp, np.add, np.subtract, np.multiply, np.reciprocal
+        M, P, outer = buf.M, buf.P, buf.outer
+        u0, e0, ones0 = buf.u[0], buf.e[0], buf.ones[:buf.n[0]]
+        ones, t, residual, t_out, d_out = buf.ones, buf.t, buf.residual, buf.t_views[-1], buf.delta_views[-1]
+        lr_row, lr_sign, deltas_col, lr_row_2d = buf.lr_row, buf.lr_sign, buf.deltas[:, None], buf.lr_row[None, :]
+        rows = buf.sigmoid_rows
+        for s in range(first, end):
+            h, a0, row, row_p, yrow, a_out, forward, backward = rows[s]
+            # u = -z, a = 1 / (1 + exp(u)) for every layer; layer 0's u comes from the block's M.
+            dot(h, M, out=u0)
+            exp(u0, out=e0)
+            add(e0, ones0, out=e0)
+            rec(e0, out=a0)
+            for p_l, a_in, u_l, e_l, ones_l, a_l in forward:
+                dot(p_l, a_in, out=u_l)
+                exp(u_l, out=e_l)
+                add(e_l, ones_l, out=e_l)
+                rec(e_l, out=a_l)
+            # sigma' = a (1 - a) for every layer at once, then the deltas from the output down.
+            sub(ones, row, out=t)
+            mul(t, row, out=t)
+            sub(a_out, yrow, out=residual)
+            mul(residual, t_out, out=d_out)
+            for delta, p_w, g, t_l, delta_below in backward:
+                dot(delta, p_w, out=g)
+                mul(g, t_l, out=delta_below)
+            # Layers 1..: P -= delta (lr * sign * [a | 1])^T, all layers in one outer product.
+            mul(row_p, lr_sign, out=lr_row)
+            mul(deltas_col, lr_row_2d, out=outer)
+            sub(P, outer, out=P)
+
+    @staticmethod
+    def _samples(buf: _PerSampleBuffers, first: int, end: int) -> None:
+        """Train samples ``first..end-1`` of the current block, one update each (the hot loop)."""
+        dot, exp, add, sub, mul, rec = np.dot, np.exp, np.add, np.subtract, np.multiply, np.reciprocal
+        tanh, maximum, sign_fn, divide = np.tanh, np.maximum, np.sign, np.divide
+        L, kinds, sse = buf.L, buf.kinds, buf.sse
+        M, P, outer = buf.M, buf.P, buf.outer
+        u, e, gs = buf.u, buf.e, buf.g
+        p_full, p_weights, delta_views, t_views = buf.p_full, buf.p_weights, buf.delta_views, buf.t_views
+        ones, t, t_width = buf.ones, buf.t, buf.t_width
+        t_row = t[:t_width]
+        ones_t = ones[:t_width]
+        hidden = kinds[0] if L > 1 else None
+        last = L - 1
+        out_kind = kinds[last]
+        ones_n = [ones[:k] for k in buf.n]
+        zero = 0.0
+        residual, t_out = buf.residual, buf.t_out
+        ones_out = ones[:buf.n[last]]
+        lr_row, lr_sign = buf.lr_row, buf.lr_sign
+        p_width = buf.p_width
+        deltas_col = buf.deltas[:, None]
+        lr_row_2d = lr_row[None, :]
+        per_row = buf.per_row
+        out_delta = delta_views[-1] if L > 1 else None
+        for s in range(first, end):
+            h, d0, yrow, urow, row, outs, ins = per_row[s]
+            # Forward. Layer 0 from the block's M (deferred W0 update), the others from P.
+            for l in range(L):
+                ul, el, al = u[l], e[l], outs[l]
+                if l == last and out_kind == _SOFTMAX:
+                    ul = urow                        # kept for the block's cross-entropy
+                if l == 0:
+                    dot(h, M, out=ul)
+                else:
+                    dot(p_full[l - 1], ins[l - 1], out=ul)
+                kind = kinds[l]
+                if kind == _SIGMOID:                 # ul = -z: a = 1 / (1 + exp(-z))
+                    exp(ul, out=el)
+                    add(el, ones_n[l], out=el)
+                    rec(el, out=al)
+                elif kind == _SOFTMAX:
+                    sub(ul, ul.max(), out=el)
+                    exp(el, out=el)
+                    divide(el, el.sum(), out=al)
+                elif kind == _TANH:
+                    tanh(ul, out=al)
+                else:
+                    maximum(ul, zero, out=al)
+            # f'(z) of the hidden layers (and of a sigmoid output when it fits in the same span).
+            if L > 1 or t_width:
+                if hidden == _SIGMOID:
+                    sub(ones_t, row[:t_width], out=t_row)
+                    mul(t_row, row[:t_width], out=t_row)
+                elif hidden == _TANH:
+                    mul(row[:t_width], row[:t_width], out=t_row)
+                    sub(ones_t, t_row, out=t_row)
+                elif hidden == _RELU:
+                    sign_fn(row[:t_width], out=t_row)
+            # Output delta (stored with sign +1).
+            a_out = outs[last]
+            d_out = out_delta if L > 1 else d0
+            if sse:
+                sub(a_out, yrow, out=residual)
+                if t_width == buf.width:
+                    mul(residual, t_views[last], out=d_out)
+                else:
+                    sub(ones_out, a_out, out=t_out)
+                    mul(t_out, a_out, out=t_out)
+                    mul(residual, t_out, out=d_out)
+            else:
+                sub(a_out, yrow, out=d_out)
+            # Backward through P (before its update), down to layer 0's delta in M.
+            for l in range(last, 0, -1):
+                gl = gs[l - 1]
+                dot(delta_views[l - 1], p_weights[l - 1], out=gl)
+                mul(gl, t_views[l - 1], out=d0 if l == 1 else delta_views[l - 2])
+            if L > 1:
+                mul(row[:p_width], lr_sign, out=lr_row)
+                mul(deltas_col, lr_row_2d, out=outer)
+                sub(P, outer, out=P)
+
+
+def per_sample_epoch(network: Network, x: np.ndarray, y: np.ndarray, labels: np.ndarray,
+                     order: np.ndarray, batch_size: int, optimiser: Optimiser,
+                     control: RunControl) -> EpochTally:
+    """One epoch of per-sample plain SGD, like ``sgd_epoch`` with ``batch_size`` 1 but faster.
+
+    Stateless (a fresh ``PerSampleSGD`` per call); a run should keep one ``PerSampleSGD`` instead.
+    """
+    return PerSampleSGD()(network, x, y, labels, order, batch_size, optimiser, control)
+
+
+# --------------------------------------------------------------------------------------------------
+# Mini-batch SGD
+# --------------------------------------------------------------------------------------------------
+
+class _MiniBatchBuffers:
+    """The mini-batch kernel's arrays for one network shape and batch size.
+
+    As in the per-sample kernel, a sigmoid layer's parameters are kept negated (``sign`` -1, so a
+    ``dot`` gives -z), and layers 2.. keep ``[W | b]`` in one matrix fed by activations that end in a
+    constant 1, so one ``dot`` gives ``W a + b`` and one gives both gradients. The first layer keeps W
+    and b apart: its input is the data itself. ``views(nb)`` gives the views for a batch of ``nb`` rows
+    (only two sizes occur in an epoch: the batch size and the last batch's).
+    """
+
+    def __init__(self, network: Network, batch: int, inputs: int) -> None:
+        n = network.sizes[1:]
+        self.L = L = network.num_layers
+        self.n = n
+        self.batch = batch
+        self.hidden = _KINDS[network.activation]
+        self.sse = network.loss == "sse"
+        self.kinds = tuple(self.hidden if l < L - 1 else (_SIGMOID if self.sse else _SOFTMAX)
+                           for l in range(L))
+        self.sign = sign = tuple(-1.0 if k == _SIGMOID else 1.0 for k in self.kinds)
+        dsign = [1.0] * L
+        for l in range(L - 1, 0, -1):
+            dsign[l - 1] = sign[l] * dsign[l]
+        #: The sign with which layer l's step (delta^T a, deltas stored with their signs) enters P.
+        self.step_sign = tuple(sign[l] * dsign[l] for l in range(L))
+        # Parameters: p[l] is [W | b] times sign[l] for l >= 1; layer 0 has p0_w, p0_b.
+        self.p = [np.empty((n[l], network.sizes[l] + 1)) for l in range(L)]
+        self.v = [np.zeros((n[l], network.sizes[l] + 1)) for l in range(L)]
+        self.step = [np.empty((n[l], network.sizes[l] + 1)) for l in range(L)]
+        self.decay = [np.empty((n[l], network.sizes[l])) for l in range(L)]
+        self.p0_w, self.p0_b = np.empty((n[0], inputs)), np.empty(n[0])
+        self.v0_w, self.v0_b = np.zeros((n[0], inputs)), np.zeros(n[0])
+        self.step0_w, self.step0_b = np.empty((n[0], inputs)), np.empty(n[0])
+        self.xb = np.empty((batch, inputs))
+        self.xb_bytes = np.empty((batch, inputs), dtype=np.uint8)
+        self.yb = np.empty((batch, n[-1]))
+        self.u = [np.empty((batch, k)) for k in n]
+        self.a = [np.ones((batch, k + 1)) for k in n]          # [a | 1]; the 1s are never written
+        self.delta = [np.empty((batch, k)) for k in n]
+        self.prime = [np.empty((batch, k)) for k in n]
+        self.mask = [np.empty((batch, k), dtype=bool) for k in n]
+        self.row_max = np.empty((batch, 1))
+        self.row_sum = np.empty((batch, 1))
+        self._outputs = np.empty((0, n[-1]))
+        self._out_u = np.empty((0, n[-1]))
+        self._views: dict[int, tuple] = {}
+
+    def views(self, nb: int) -> tuple:
+        """``(xb, yb, hidden_layers, row_max, row_sum)`` for a batch of ``nb`` rows, where
+        ``hidden_layers[l] = (u, a, a_aug, delta, prime, mask)`` for l < L - 1."""
+        if nb not in self._views:
+            layers = tuple((self.u[l][:nb], self.a[l][:nb, :-1], self.a[l][:nb], self.delta[l][:nb],
+                            self.prime[l][:nb], self.mask[l][:nb]) for l in range(self.L))
+            self._views[nb] = (self.xb[:nb], self.yb[:nb], layers, self.row_max[:nb], self.row_sum[:nb])
+        return self._views[nb]
+
+    def epoch_outputs(self, samples: int) -> tuple[np.ndarray, np.ndarray]:
+        """Buffers (samples, classes) for every sample's output and its u (+-z)."""
+        if self._outputs.shape[0] < samples:
+            self._outputs = np.empty((samples, self.n[-1]))
+            self._out_u = np.empty((samples, self.n[-1]))
+        return self._outputs, self._out_u
+
+    def load(self, network: Network, velocities: list[np.ndarray]) -> None:
+        """Copy the network (and the optimiser's velocities, if any) in, times each layer's sign."""
+        for l in range(self.L):
+            s = self.sign[l]
+            w, b = network.weights[l], network.biases[l]
+            pw, pb = (self.p0_w, self.p0_b) if l == 0 else (self.p[l][:, :-1], self.p[l][:, -1])
+            np.multiply(w, s, out=pw)
+            np.multiply(b, s, out=pb)
+            if velocities:
+                vw, vb = (self.v0_w, self.v0_b) if l == 0 else (self.v[l][:, :-1], self.v[l][:, -1])
+                np.multiply(velocities[2 * l], s, out=vw)
+                np.multiply(velocities[2 * l + 1], s, out=vb)
+
+    def store(self, network: Network, velocities: list[np.ndarray]) -> None:
+        """Copy the parameters (and velocities) back into the network's own arrays, in place."""
+        for l in range(self.L):
+            s = self.sign[l]
+            pw, pb = (self.p0_w, self.p0_b) if l == 0 else (self.p[l][:, :-1], self.p[l][:, -1])
+            np.multiply(pw, s, out=network.weights[l])
+            np.multiply(pb, s, out=network.biases[l])
+            if velocities:
+                vw, vb = (self.v0_w, self.v0_b) if l == 0 else (self.v[l][:, :-1], self.v[l][:, -1])
+                np.multiply(vw, s, out=velocities[2 * l])
+                np.multiply(vb, s, out=velocities[2 * l + 1])
+
+
+class MiniBatchSGD:
+    """Mini-batch SGD with optional momentum and weight decay, fast; an epoch function for one run.
+
+    Call it like ``sgd_epoch``; it performs ``Optimiser.step``'s updates and keeps
+    ``optimiser.velocities`` up to date, with preallocated buffers and about 30 NumPy calls per batch
+    for the tutorial's network. The output delta is scaled by ``lr / batch`` once, so every gradient
+    below it already is a step (only rounding differs from scaling each gradient).
+    """
+
+    def __init__(self) -> None:
+        self._buffers: _MiniBatchBuffers | None = None
+        self._key: tuple | None = None
+        self._x_seen: np.ndarray | None = None
+        self._x_bytes: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        return "MiniBatchSGD()"
+
+    def _compact(self, x: np.ndarray) -> np.ndarray | None:
+        """A uint8 copy of ``x`` when every value is a whole number in 0..255 (the digits are 0/1),
+        from the second epoch with the same ``x`` object on (a run with shifted images gets a new
+        ``x`` every epoch and never pays for it). Gathering a batch from it moves 8 times fewer bytes.
+        """
+        if x is not self._x_seen:
+            self._x_seen, self._x_bytes = x, None
+            return None
+        if self._x_bytes is None:
+            small = x.astype(np.uint8)
+            self._x_bytes = small if np.array_equal(small, x) else np.empty(0, dtype=np.uint8)
+        return self._x_bytes if self._x_bytes.size else None
+
+    def __call__(self, network: Network, x: np.ndarray, y: np.ndarray, labels: np.ndarray,
+                 order: np.ndarray, batch_size: int, optimiser: Optimiser,
+                 control: RunControl) -> EpochTally:
+        order = np.asarray(order)
+        if len(order) == 0:
+            return _tally()
+        if x.dtype != np.float64:
+            x = x.astype(np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        key = (network.sizes, network.activation, network.loss, batch_size, x.shape[1])
+        if self._buffers is None or self._key != key:
+            self._buffers = _MiniBatchBuffers(network, batch_size, x.shape[1])
+            self._key = key
+        buf = self._buffers
+        plain = optimiser.momentum == 0.0 and optimiser.weight_decay == 0.0
+        if not plain and not optimiser.velocities:
+            optimiser.velocities = [np.zeros_like(p) for p in network.parameters()]
+        velocities = [] if plain else optimiser.velocities
+        x_bytes = self._compact(x)
+        buf.load(network, velocities)
+        try:
+            with np.errstate(over="ignore", under="ignore"):
+                return self._epoch(buf, x, x_bytes, y, labels, order, batch_size, optimiser, control)
+        finally:
+            buf.store(network, velocities)
+
+    @staticmethod
+    def _epoch(buf: _MiniBatchBuffers, x: np.ndarray, x_bytes: np.ndarray | None, y: np.ndarray,
+               labels: np.ndarray, order: np.ndarray, batch_size: int, optimiser: Optimiser,
+               control: RunControl) -> EpochTally:
+        dot, exp, add, sub, mul, take = np.dot, np.exp, np.add, np.subtract, np.multiply, np.take
+        add_reduce, max_reduce, rec = np.add.reduce, np.maximum.reduce, np.reciprocal
+        L, kinds, hidden, sse = buf.L, buf.kinds, buf.hidden, buf.sse
+        lr, mu, wd = float(optimiser.lr), float(optimiser.momentum), float(optimiser.weight_decay)
+        plain = mu == 0.0 and wd == 0.0
+        lr_wd = lr * wd
+        # Per layer from the last: (p, v, step, decay, W part of p, W part of v, step sign).
+        params = tuple((buf.p[l], buf.v[l], buf.step[l], buf.decay[l], buf.p[l][:, :-1], buf.v[l][:, :-1],
+                        buf.step_sign[l]) for l in range(L - 1, 0, -1))
+        p_t = [None] + [p.T for p in buf.p[1:]]
+        p_w = [buf.p0_w] + [p[:, :-1] for p in buf.p[1:]]
+        p0_wt, p0_b, s0 = buf.p0_w.T, buf.p0_b, buf.step_sign[0]
+        n = len(order)
+        outputs, out_u = buf.epoch_outputs(n)
+        done = 0
+        stopped = False
+        for start in range(0, n, batch_size):
+            if control.checkpoint():
+                stopped = True
+                break
+            rows = order[start:start + batch_size]
+            nb = len(rows)
+            xb, yb, layers, m, s = buf.views(nb)
+            if x_bytes is None:
+                take(x, rows, axis=0, out=xb, mode="clip")
+            else:
+                xb_bytes = buf.xb_bytes[:nb]
+                take(x_bytes, rows, axis=0, out=xb_bytes, mode="clip")
+                np.copyto(xb, xb_bytes)
+            take(y, rows, axis=0, out=yb, mode="clip")
+            # Forward: u = sign * z, then a = f(z) from u.
+            for l in range(L):
+                u, a, _, _, _, _ = layers[l]
+                if l == L - 1:
+                    u, a = out_u[start:start + nb], outputs[start:start + nb]
+                if l == 0:
+                    dot(xb, p0_wt, out=u)
+                    add(u, p0_b, out=u)
+                else:
+                    dot(layers[l - 1][2], p_t[l], out=u)
+                kind = kinds[l]
+                if kind == _SIGMOID:                 # u = -z: a = 1 / (1 + exp(-z)); inf gives a = 0
+                    exp(u, out=a)
+                    add(a, 1.0, out=a)
+                    rec(a, out=a)
+                elif kind == _SOFTMAX:
+                    max_reduce(u, axis=1, keepdims=True, out=m)
+                    sub(u, m, out=a)
+                    exp(a, out=a)
+                    add_reduce(a, axis=1, keepdims=True, out=s)
+                    np.divide(a, s, out=a)
+                elif kind == _TANH:
+                    np.tanh(u, out=a)
+                else:
+                    np.maximum(u, 0.0, out=a)
+            # Output delta dC/dz (stored sign +1), times lr / nb so that the gradients are steps.
+            delta = layers[L - 1][3]
+            sub(a, yb, out=delta)
+            if sse:
+                prime = layers[L - 1][4]
+                sub(1.0, a, out=prime)
+                mul(prime, a, out=prime)
+                mul(delta, prime, out=delta)
+            mul(delta, lr / nb, out=delta)
+            # Backward: layer l's step, the delta below it (from its weights before the update), update.
+            for l in range(L - 1, -1, -1):
+                if l > 0:
+                    p, v, step, decay, pw, vw, sign = params[L - 1 - l]
+                    dot(delta.T, layers[l - 1][2], out=step)      # [lr dC/dW | lr dC/db]
+                    _, a_in, _, below, prime, mask = layers[l - 1]
+                    dot(delta, p_w[l], out=below)
+                    if hidden == _SIGMOID:
+                        sub(1.0, a_in, out=prime)
+                        mul(prime, a_in, out=prime)
+                        mul(below, prime, out=below)
+                    elif hidden == _TANH:
+                        mul(a_in, a_in, out=prime)
+                        sub(1.0, prime, out=prime)
+                        mul(below, prime, out=below)
+                    else:
+                        np.greater(a_in, 0.0, out=mask)
+                        mul(below, mask, out=below)
+                    if plain:
+                        (sub if sign > 0 else add)(p, step, out=p)
+                    else:
+                        # v <- mu v - lr (g + lambda W); W <- W + v (biases are not decayed).
+                        mul(v, mu, out=v)
+                        (sub if sign > 0 else add)(v, step, out=v)
+                        if wd:
+                            mul(pw, lr_wd, out=decay)
+                            sub(vw, decay, out=vw)
+                        add(p, v, out=p)
+                    delta = below
+                else:
+                    dot(delta.T, xb, out=buf.step0_w)
+                    add_reduce(delta, axis=0, out=buf.step0_b)
+                    op = sub if s0 > 0 else add
+                    if plain:
+                        op(buf.p0_w, buf.step0_w, out=buf.p0_w)
+                        op(p0_b, buf.step0_b, out=p0_b)
+                    else:
+                        mul(buf.v0_w, mu, out=buf.v0_w)
+                        op(buf.v0_w, buf.step0_w, out=buf.v0_w)
+                        if wd:
+                            mul(buf.p0_w, lr_wd, out=buf.decay[0])
+                            sub(buf.v0_w, buf.decay[0], out=buf.v0_w)
+                        add(buf.p0_w, buf.v0_w, out=buf.p0_w)
+                        mul(buf.v0_b, mu, out=buf.v0_b)
+                        op(buf.v0_b, buf.step0_b, out=buf.v0_b)
+                        add(p0_b, buf.v0_b, out=p0_b)
+            done += nb
+        seen = order[:done]
+        y_seen = y[seen]
+        if sse:
+            loss_sum = float(np.sum(0.5 * np.sum((outputs[:done] - y_seen) ** 2, axis=1)))
+        else:
+            loss_sum = float(np.sum(-np.sum(y_seen * log_softmax(out_u[:done]), axis=1)))
+        hits = int(np.count_nonzero(np.argmax(outputs[:done], axis=1) == labels[seen]))
+        return _tally(loss_sum, hits, done, stopped)
+
+
+def minibatch_epoch(network: Network, x: np.ndarray, y: np.ndarray, labels: np.ndarray,
+                    order: np.ndarray, batch_size: int, optimiser: Optimiser,
+                    control: RunControl) -> EpochTally:
+    """One epoch of mini-batch SGD, like ``sgd_epoch`` but faster. Stateless (fresh buffers per call)."""
+    return MiniBatchSGD()(network, x, y, labels, order, batch_size, optimiser, control)
