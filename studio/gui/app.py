@@ -51,9 +51,25 @@ def startup_datasets(explicit: str | None, last: str | None) -> list[Path]:
     return candidates
 
 
+def missing_display() -> str | None:
+    """Why Qt could not open a window here (Linux without X11 or Wayland), or None if it can."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("backprop-studio: no screen to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is "
+            "set). On a machine without a desktop, run it on a virtual screen: "
+            "xvfb-run -a .venv/bin/python main.py")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the studio until its window closes; returns the exit status."""
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    problem = missing_display()
+    if problem:
+        # Qt would abort with a long plugin message; say what is wrong and what to do instead.
+        print(problem, file=sys.stderr)
+        return 1
     sys.setswitchinterval(SWITCH_INTERVAL)
 
     from PySide6.QtCore import QSettings
