@@ -42,10 +42,14 @@ microsecond per call), plus the first layer's 16 x 1024 matrix-vector products. 
 In code, layers are numbered from 0 (``W1`` above is ``network.weights[0]``), and the deltas of
 layers that sit under sigmoid layers are stored negated (exact); ``_PerSampleBuffers`` keeps the signs.
 
-The mini-batch kernel uses 2. as well (negated sigmoid layers, ``[W | b]`` for the layers after the
-first) and scales the output delta by ``lr / batch`` once, so that every gradient computed from it
-is already the step; with momentum, the velocities are the optimiser's own, copied in and out.
-Its time goes mostly to the first layer's two matrix products (forward, and the gradient).
+The mini-batch kernel updates the network's own arrays (and the optimiser's velocities) in place,
+into preallocated buffers, and scales the output delta by ``lr / batch`` once, so that every gradient
+computed from it is already the step. Its time goes mostly to the first layer's two matrix products
+(forward, and the gradient); fewer NumPy calls per batch were measured to make no difference.
+
+Both kernels leave the network exactly as trained so far whenever they call ``control.checkpoint()``
+(a paused run's snapshot is the real model): the per-sample kernel first applies the deferred
+first-layer updates and copies ``P`` back.
 
 Left out: anything Qt, data loading, the choice of kernel (``training.choose_epoch_function``).
 """
@@ -57,7 +61,7 @@ import numpy as np
 
 from studio.core.network import Network, log_softmax
 
-if TYPE_CHECKING:  # training.py imports this module; the names are only needed for annotations
+if TYPE_CHECKING:  # training.py uses this module: import it back only for annotations (no cycle)
     from studio.core.training import EpochTally, Optimiser, RunControl
 
 #: Samples per deferred first-layer block, and at most how many samples pass between two calls of
@@ -322,7 +326,7 @@ class PerSampleSGD:
         B, L, check_every = self.block, buf.L, self.check_every
         W0, b0 = network.weights[0], network.biases[0]
         M, H, gram, strict = buf.M, buf.H, buf.gram, buf.strict
-        U0, D0, Hg = M[:B], M[B:], H[:, B:]
+        U0, Hg = M[:B], H[:, B:]
         cached = cache.complete
         grams, x_perm, y_perm = cache.grams, cache.x_perm, cache.y_perm
         lr = buf.lr
@@ -333,7 +337,6 @@ class PerSampleSGD:
         out_seg = slice(buf.offsets[L - 1], buf.width)
         outputs, out_u = buf.epoch_outputs(n)
         step_coef = -dsign0 * lr                 # W0 += step_coef * D0^T X (stored deltas)
-        d0_scaled = buf.d0_scaled
         stop = False
         for k, start in enumerate(range(0, n, B)):
             rows = order[start:start + B]
@@ -359,9 +362,15 @@ class PerSampleSGD:
                     g[...] = 0.0
                 np.multiply(gv, strict[:nb, :nb], out=g[:nb, :nb])
             np.multiply(g, buf.gram_coef, out=Hg)
-            s = 0
+            s = flushed = 0
             while s < nb:
                 if done + s >= next_check:
+                    # The control may pause (and the window take a snapshot) or stop the run here:
+                    # first make the network exactly the one trained so far. The block goes on from
+                    # U0 and the Gram terms as before; only the flushed rows are not applied again.
+                    self._flush(buf, W0, b0, step_coef, xv, flushed, s)
+                    flushed = s
+                    buf.store(network)
                     if control.checkpoint():
                         stop = True
                         break
@@ -373,12 +382,8 @@ class PerSampleSGD:
                     self._samples(buf, s, end)
                 s = end
             # The block's end (or the stop): apply the deferred first-layer update, keep the outputs.
+            self._flush(buf, W0, b0, step_coef, xv, flushed, s)
             if s:
-                d0 = d0_scaled[:s]
-                np.multiply(D0[:s], step_coef, out=d0)
-                np.dot(d0.T, xv[:s], out=buf.w_step)
-                W0 += buf.w_step
-                b0 += d0.sum(axis=0)
                 outputs[done:done + s] = buf.rows[:s, out_seg]
                 if out_u is not None:
                     out_u[done:done + s] = buf.ub[:s]
@@ -395,6 +400,18 @@ class PerSampleSGD:
             loss_sum = float(np.sum(-np.sum(y_seen * log_softmax(out_u[:done]), axis=1)))
         hits = int(np.count_nonzero(np.argmax(outputs[:done], axis=1) == labels[seen]))
         return _tally(loss_sum, hits, done, stop)
+
+    @staticmethod
+    def _flush(buf: _PerSampleBuffers, W0: np.ndarray, b0: np.ndarray, step_coef: float,
+               xv: np.ndarray, first: int, end: int) -> None:
+        """Apply the deferred first-layer updates of block rows ``first..end-1`` to W0 and b0."""
+        if end <= first:
+            return
+        d0 = buf.d0_scaled[first:end]
+        np.multiply(buf.M[buf.block + first:buf.block + end], step_coef, out=d0)
+        np.dot(d0.T, xv[first:end], out=buf.w_step)
+        W0 += buf.w_step
+        b0 += d0.sum(axis=0)
 
     @staticmethod
     def _samples_sigmoid(buf: _PerSampleBuffers, first: int, end: int) -> None:
@@ -528,101 +545,69 @@ def per_sample_epoch(network: Network, x: np.ndarray, y: np.ndarray, labels: np.
 # --------------------------------------------------------------------------------------------------
 
 class _MiniBatchBuffers:
-    """The mini-batch kernel's arrays for one network shape and batch size.
-
-    As in the per-sample kernel, a sigmoid layer's parameters are kept negated (``sign`` -1, so a
-    ``dot`` gives -z), and layers 2.. keep ``[W | b]`` in one matrix fed by activations that end in a
-    constant 1, so one ``dot`` gives ``W a + b`` and one gives both gradients. The first layer keeps W
-    and b apart: its input is the data itself. ``views(nb)`` gives the views for a batch of ``nb`` rows
-    (only two sizes occur in an epoch: the batch size and the last batch's).
-    """
+    """Per-layer arrays for batches of up to ``batch`` rows, and their views for a batch of ``nb`` rows
+    (``views(nb)``; only two sizes occur in an epoch: the batch size and the last batch's)."""
 
     def __init__(self, network: Network, batch: int, inputs: int) -> None:
         n = network.sizes[1:]
         self.L = L = network.num_layers
-        self.n = n
+        self.sizes = network.sizes
         self.batch = batch
         self.hidden = _KINDS[network.activation]
         self.sse = network.loss == "sse"
-        self.kinds = tuple(self.hidden if l < L - 1 else (_SIGMOID if self.sse else _SOFTMAX)
-                           for l in range(L))
-        self.sign = sign = tuple(-1.0 if k == _SIGMOID else 1.0 for k in self.kinds)
-        dsign = [1.0] * L
-        for l in range(L - 1, 0, -1):
-            dsign[l - 1] = sign[l] * dsign[l]
-        #: The sign with which layer l's step (delta^T a, deltas stored with their signs) enters P.
-        self.step_sign = tuple(sign[l] * dsign[l] for l in range(L))
-        # Parameters: p[l] is [W | b] times sign[l] for l >= 1; layer 0 has p0_w, p0_b.
-        self.p = [np.empty((n[l], network.sizes[l] + 1)) for l in range(L)]
-        self.v = [np.zeros((n[l], network.sizes[l] + 1)) for l in range(L)]
-        self.step = [np.empty((n[l], network.sizes[l] + 1)) for l in range(L)]
-        self.decay = [np.empty((n[l], network.sizes[l])) for l in range(L)]
-        self.p0_w, self.p0_b = np.empty((n[0], inputs)), np.empty(n[0])
-        self.v0_w, self.v0_b = np.zeros((n[0], inputs)), np.zeros(n[0])
-        self.step0_w, self.step0_b = np.empty((n[0], inputs)), np.empty(n[0])
         self.xb = np.empty((batch, inputs))
         self.xb_bytes = np.empty((batch, inputs), dtype=np.uint8)
         self.yb = np.empty((batch, n[-1]))
-        self.u = [np.empty((batch, k)) for k in n]
-        self.a = [np.ones((batch, k + 1)) for k in n]          # [a | 1]; the 1s are never written
+        self.z = [np.empty((batch, k)) for k in n]
+        self.a = [np.empty((batch, k)) for k in n]
         self.delta = [np.empty((batch, k)) for k in n]
         self.prime = [np.empty((batch, k)) for k in n]
         self.mask = [np.empty((batch, k), dtype=bool) for k in n]
+        self.step_w = [np.empty((n[l], network.sizes[l])) for l in range(L)]
+        self.step_b = [np.empty(k) for k in n]
+        self.decay = [np.empty((n[l], network.sizes[l])) for l in range(L)]
         self.row_max = np.empty((batch, 1))
         self.row_sum = np.empty((batch, 1))
         self._outputs = np.empty((0, n[-1]))
-        self._out_u = np.empty((0, n[-1]))
+        self._out_z = np.empty((0, n[-1]))
         self._views: dict[int, tuple] = {}
 
     def views(self, nb: int) -> tuple:
-        """``(xb, yb, hidden_layers, row_max, row_sum)`` for a batch of ``nb`` rows, where
-        ``hidden_layers[l] = (u, a, a_aug, delta, prime, mask)`` for l < L - 1."""
+        """``(xb, yb, forward, backward, m, s)`` for a batch of ``nb`` rows: per layer, from the first,
+        ``forward[l] = (z, a, a_in, kind)``; per layer, from the last, ``backward = (delta, a_in,
+        step_w, step_b, below, prime, mask)`` where ``below`` is the delta of the layer underneath."""
         if nb not in self._views:
-            layers = tuple((self.u[l][:nb], self.a[l][:nb, :-1], self.a[l][:nb], self.delta[l][:nb],
-                            self.prime[l][:nb], self.mask[l][:nb]) for l in range(self.L))
-            self._views[nb] = (self.xb[:nb], self.yb[:nb], layers, self.row_max[:nb], self.row_sum[:nb])
+            L = self.L
+            xb = self.xb[:nb]
+            z = [t[:nb] for t in self.z]
+            a = [t[:nb] for t in self.a]
+            delta = [t[:nb] for t in self.delta]
+            prime = [t[:nb] for t in self.prime]
+            mask = [t[:nb] for t in self.mask]
+            a_in = [xb] + a[:-1]
+            forward = tuple((z[l], a[l], a_in[l], self.hidden if l < L - 1 else (_SIGMOID if self.sse
+                                                                                  else _SOFTMAX))
+                            for l in range(L))
+            backward = tuple((delta[l], a_in[l], self.step_w[l], self.step_b[l],
+                              delta[l - 1] if l else None, prime[l - 1] if l else None,
+                              mask[l - 1] if l else None) for l in range(L - 1, -1, -1))
+            self._views[nb] = (xb, self.yb[:nb], forward, backward, prime[L - 1], self.row_max[:nb],
+                               self.row_sum[:nb])
         return self._views[nb]
 
     def epoch_outputs(self, samples: int) -> tuple[np.ndarray, np.ndarray]:
-        """Buffers (samples, classes) for every sample's output and its u (+-z)."""
         if self._outputs.shape[0] < samples:
-            self._outputs = np.empty((samples, self.n[-1]))
-            self._out_u = np.empty((samples, self.n[-1]))
-        return self._outputs, self._out_u
-
-    def load(self, network: Network, velocities: list[np.ndarray]) -> None:
-        """Copy the network (and the optimiser's velocities, if any) in, times each layer's sign."""
-        for l in range(self.L):
-            s = self.sign[l]
-            w, b = network.weights[l], network.biases[l]
-            pw, pb = (self.p0_w, self.p0_b) if l == 0 else (self.p[l][:, :-1], self.p[l][:, -1])
-            np.multiply(w, s, out=pw)
-            np.multiply(b, s, out=pb)
-            if velocities:
-                vw, vb = (self.v0_w, self.v0_b) if l == 0 else (self.v[l][:, :-1], self.v[l][:, -1])
-                np.multiply(velocities[2 * l], s, out=vw)
-                np.multiply(velocities[2 * l + 1], s, out=vb)
-
-    def store(self, network: Network, velocities: list[np.ndarray]) -> None:
-        """Copy the parameters (and velocities) back into the network's own arrays, in place."""
-        for l in range(self.L):
-            s = self.sign[l]
-            pw, pb = (self.p0_w, self.p0_b) if l == 0 else (self.p[l][:, :-1], self.p[l][:, -1])
-            np.multiply(pw, s, out=network.weights[l])
-            np.multiply(pb, s, out=network.biases[l])
-            if velocities:
-                vw, vb = (self.v0_w, self.v0_b) if l == 0 else (self.v[l][:, :-1], self.v[l][:, -1])
-                np.multiply(vw, s, out=velocities[2 * l])
-                np.multiply(vb, s, out=velocities[2 * l + 1])
+            self._outputs = np.empty((samples, self._outputs.shape[1]))
+            self._out_z = np.empty((samples, self._outputs.shape[1]))
+        return self._outputs, self._out_z
 
 
 class MiniBatchSGD:
     """Mini-batch SGD with optional momentum and weight decay, fast; an epoch function for one run.
 
-    Call it like ``sgd_epoch``; it performs ``Optimiser.step``'s updates and keeps
-    ``optimiser.velocities`` up to date, with preallocated buffers and about 30 NumPy calls per batch
-    for the tutorial's network. The output delta is scaled by ``lr / batch`` once, so every gradient
-    below it already is a step (only rounding differs from scaling each gradient).
+    Call it like ``sgd_epoch``; it performs the same updates (``Optimiser.step``'s rule, the same
+    ``optimiser.velocities``) with preallocated buffers. One difference in how, not what: the output
+    delta is scaled by ``lr / batch`` once, so every gradient below it already is a step.
     """
 
     def __init__(self) -> None:
@@ -660,37 +645,31 @@ class MiniBatchSGD:
         if self._buffers is None or self._key != key:
             self._buffers = _MiniBatchBuffers(network, batch_size, x.shape[1])
             self._key = key
-        buf = self._buffers
-        plain = optimiser.momentum == 0.0 and optimiser.weight_decay == 0.0
-        if not plain and not optimiser.velocities:
-            optimiser.velocities = [np.zeros_like(p) for p in network.parameters()]
-        velocities = [] if plain else optimiser.velocities
         x_bytes = self._compact(x)
-        buf.load(network, velocities)
-        try:
-            with np.errstate(over="ignore", under="ignore"):
-                return self._epoch(buf, x, x_bytes, y, labels, order, batch_size, optimiser, control)
-        finally:
-            buf.store(network, velocities)
+        with np.errstate(over="ignore", under="ignore"):
+            return self._epoch(network, self._buffers, x, x_bytes, y, labels, order, batch_size,
+                               optimiser, control)
 
     @staticmethod
-    def _epoch(buf: _MiniBatchBuffers, x: np.ndarray, x_bytes: np.ndarray | None, y: np.ndarray,
-               labels: np.ndarray, order: np.ndarray, batch_size: int, optimiser: Optimiser,
-               control: RunControl) -> EpochTally:
+    def _epoch(network: Network, buf: _MiniBatchBuffers, x: np.ndarray, x_bytes: np.ndarray | None,
+               y: np.ndarray, labels: np.ndarray, order: np.ndarray, batch_size: int,
+               optimiser: Optimiser, control: RunControl) -> EpochTally:
         dot, exp, add, sub, mul, take = np.dot, np.exp, np.add, np.subtract, np.multiply, np.take
-        add_reduce, max_reduce, rec = np.add.reduce, np.maximum.reduce, np.reciprocal
-        L, kinds, hidden, sse = buf.L, buf.kinds, buf.hidden, buf.sse
+        add_reduce, max_reduce = np.add.reduce, np.maximum.reduce
+        L, hidden, sse = buf.L, buf.hidden, buf.sse
         lr, mu, wd = float(optimiser.lr), float(optimiser.momentum), float(optimiser.weight_decay)
         plain = mu == 0.0 and wd == 0.0
-        lr_wd = lr * wd
-        # Per layer from the last: (p, v, step, decay, W part of p, W part of v, step sign).
-        params = tuple((buf.p[l], buf.v[l], buf.step[l], buf.decay[l], buf.p[l][:, :-1], buf.v[l][:, :-1],
-                        buf.step_sign[l]) for l in range(L - 1, 0, -1))
-        p_t = [None] + [p.T for p in buf.p[1:]]
-        p_w = [buf.p0_w] + [p[:, :-1] for p in buf.p[1:]]
-        p0_wt, p0_b, s0 = buf.p0_w.T, buf.p0_b, buf.step_sign[0]
+        if not plain and not optimiser.velocities:
+            optimiser.velocities = [np.zeros_like(p) for p in network.parameters()]
+        # Per layer, from the last: (W, b, vW, vb, decay buffer).
+        params = tuple((network.weights[l], network.biases[l],
+                        optimiser.velocities[2 * l] if not plain else None,
+                        optimiser.velocities[2 * l + 1] if not plain else None, buf.decay[l])
+                       for l in range(L - 1, -1, -1))
+        weights_t = [w.T for w in network.weights]
+        biases = network.biases
         n = len(order)
-        outputs, out_u = buf.epoch_outputs(n)
+        outputs, out_z = buf.epoch_outputs(n)
         done = 0
         stopped = False
         for start in range(0, n, batch_size):
@@ -699,7 +678,7 @@ class MiniBatchSGD:
                 break
             rows = order[start:start + batch_size]
             nb = len(rows)
-            xb, yb, layers, m, s = buf.views(nb)
+            xb, yb, forward, backward, out_prime, m, s = buf.views(nb)
             if x_bytes is None:
                 take(x, rows, axis=0, out=xb, mode="clip")
             else:
@@ -707,47 +686,45 @@ class MiniBatchSGD:
                 take(x_bytes, rows, axis=0, out=xb_bytes, mode="clip")
                 np.copyto(xb, xb_bytes)
             take(y, rows, axis=0, out=yb, mode="clip")
-            # Forward: u = sign * z, then a = f(z) from u.
-            for l in range(L):
-                u, a, _, _, _, _ = layers[l]
-                if l == L - 1:
-                    u, a = out_u[start:start + nb], outputs[start:start + nb]
-                if l == 0:
-                    dot(xb, p0_wt, out=u)
-                    add(u, p0_b, out=u)
-                else:
-                    dot(layers[l - 1][2], p_t[l], out=u)
-                kind = kinds[l]
-                if kind == _SIGMOID:                 # u = -z: a = 1 / (1 + exp(-z)); inf gives a = 0
-                    exp(u, out=a)
+            # Forward: z = a W^T + b, a = f(z), layer by layer.
+            l = 0
+            for z, a, a_in, kind in forward:
+                dot(a_in, weights_t[l], out=z)
+                add(z, biases[l], out=z)
+                l += 1
+                if kind == _SIGMOID:                 # 1 / (1 + exp(-z)); exp may overflow to inf: a = 0
+                    np.negative(z, out=a)
+                    exp(a, out=a)
                     add(a, 1.0, out=a)
-                    rec(a, out=a)
+                    np.reciprocal(a, out=a)
                 elif kind == _SOFTMAX:
-                    max_reduce(u, axis=1, keepdims=True, out=m)
-                    sub(u, m, out=a)
+                    max_reduce(z, axis=1, keepdims=True, out=m)
+                    sub(z, m, out=a)
                     exp(a, out=a)
                     add_reduce(a, axis=1, keepdims=True, out=s)
                     np.divide(a, s, out=a)
                 elif kind == _TANH:
-                    np.tanh(u, out=a)
+                    np.tanh(z, out=a)
                 else:
-                    np.maximum(u, 0.0, out=a)
-            # Output delta dC/dz (stored sign +1), times lr / nb so that the gradients are steps.
-            delta = layers[L - 1][3]
-            sub(a, yb, out=delta)
+                    np.maximum(z, 0.0, out=a)
+            out = a
+            outputs[start:start + nb] = out
+            if not sse:
+                out_z[start:start + nb] = z
+            # Output delta dC/dz, times lr / nb so that the gradients below are the steps themselves.
+            delta = backward[0][0]
+            sub(out, yb, out=delta)
             if sse:
-                prime = layers[L - 1][4]
-                sub(1.0, a, out=prime)
-                mul(prime, a, out=prime)
-                mul(delta, prime, out=delta)
+                sub(1.0, out, out=out_prime)
+                mul(out_prime, out, out=out_prime)
+                mul(delta, out_prime, out=delta)
             mul(delta, lr / nb, out=delta)
-            # Backward: layer l's step, the delta below it (from its weights before the update), update.
-            for l in range(L - 1, -1, -1):
-                if l > 0:
-                    p, v, step, decay, pw, vw, sign = params[L - 1 - l]
-                    dot(delta.T, layers[l - 1][2], out=step)      # [lr dC/dW | lr dC/db]
-                    _, a_in, _, below, prime, mask = layers[l - 1]
-                    dot(delta, p_w[l], out=below)
+            # Backward: each layer's delta below from this layer's weights before their update.
+            for (delta, a_in, step_w, step_b, below, prime, mask), (w, b, vw, vb, decay) in zip(backward, params):
+                dot(delta.T, a_in, out=step_w)             # lr * dC/dW, averaged over the batch
+                add_reduce(delta, axis=0, out=step_b)
+                if below is not None:
+                    dot(delta, w, out=below)
                     if hidden == _SIGMOID:
                         sub(1.0, a_in, out=prime)
                         mul(prime, a_in, out=prime)
@@ -759,41 +736,27 @@ class MiniBatchSGD:
                     else:
                         np.greater(a_in, 0.0, out=mask)
                         mul(below, mask, out=below)
-                    if plain:
-                        (sub if sign > 0 else add)(p, step, out=p)
-                    else:
-                        # v <- mu v - lr (g + lambda W); W <- W + v (biases are not decayed).
-                        mul(v, mu, out=v)
-                        (sub if sign > 0 else add)(v, step, out=v)
-                        if wd:
-                            mul(pw, lr_wd, out=decay)
-                            sub(vw, decay, out=vw)
-                        add(p, v, out=p)
-                    delta = below
+                if plain:
+                    sub(w, step_w, out=w)
+                    sub(b, step_b, out=b)
                 else:
-                    dot(delta.T, xb, out=buf.step0_w)
-                    add_reduce(delta, axis=0, out=buf.step0_b)
-                    op = sub if s0 > 0 else add
-                    if plain:
-                        op(buf.p0_w, buf.step0_w, out=buf.p0_w)
-                        op(p0_b, buf.step0_b, out=p0_b)
-                    else:
-                        mul(buf.v0_w, mu, out=buf.v0_w)
-                        op(buf.v0_w, buf.step0_w, out=buf.v0_w)
-                        if wd:
-                            mul(buf.p0_w, lr_wd, out=buf.decay[0])
-                            sub(buf.v0_w, buf.decay[0], out=buf.v0_w)
-                        add(buf.p0_w, buf.v0_w, out=buf.p0_w)
-                        mul(buf.v0_b, mu, out=buf.v0_b)
-                        op(buf.v0_b, buf.step0_b, out=buf.v0_b)
-                        add(p0_b, buf.v0_b, out=p0_b)
+                    # v <- mu v - lr (g + lambda W); W <- W + v (biases are not decayed).
+                    if wd:
+                        mul(w, lr * wd, out=decay)
+                        add(step_w, decay, out=step_w)
+                    mul(vw, mu, out=vw)
+                    sub(vw, step_w, out=vw)
+                    add(w, vw, out=w)
+                    mul(vb, mu, out=vb)
+                    sub(vb, step_b, out=vb)
+                    add(b, vb, out=b)
             done += nb
         seen = order[:done]
         y_seen = y[seen]
         if sse:
             loss_sum = float(np.sum(0.5 * np.sum((outputs[:done] - y_seen) ** 2, axis=1)))
         else:
-            loss_sum = float(np.sum(-np.sum(y_seen * log_softmax(out_u[:done]), axis=1)))
+            loss_sum = float(np.sum(-np.sum(y_seen * log_softmax(out_z[:done]), axis=1)))
         hits = int(np.count_nonzero(np.argmax(outputs[:done], axis=1) == labels[seen]))
         return _tally(loss_sum, hits, done, stopped)
 

@@ -133,6 +133,38 @@ def test_a_stop_inside_a_block_leaves_the_model_of_the_generic_path_stopped_ther
         assert not np.array_equal(net.weights[0], _network(sizes, "sigmoid", "sse").weights[0])
 
 
+class Recorder(RunControl):
+    """A run control that keeps a copy of the network every time the run asks it (where a paused
+    run's snapshot would be taken)."""
+
+    def __init__(self, network: Network) -> None:
+        super().__init__()
+        self.network = network
+        self.copies: list[Network] = []
+
+    def checkpoint(self) -> bool:
+        self.copies.append(self.network.copy())
+        return super().checkpoint()
+
+
+@pytest.mark.parametrize("sizes", [(12, 5), (12, 6, 4), (12, 5, 4, 3)])
+def test_whenever_the_control_is_asked_the_network_is_the_one_trained_so_far(sizes: tuple[int, ...]) -> None:
+    # Checkpoints every 3 samples inside blocks of 8: the window's paused snapshot must be the real
+    # model, not one with the first layer's updates still deferred.
+    x, y, labels = _data(30, sizes[0], sizes[-1], seed=9)
+    net = _network(sizes, "tanh", "sse")
+    ref = net.copy()
+    fast_control, slow_control = Recorder(net), Recorder(ref)
+    order = np.random.default_rng(3).permutation(30)
+    PerSampleSGD(block=8, check_every=3)(net, x, y, labels, order, 1, Optimiser(0.3), fast_control)
+    sgd_epoch(ref, x, y, labels, order, 1, Optimiser(0.3), slow_control)
+    assert len(fast_control.copies) == 10                 # before samples 0, 3, ..., 27
+    for k, seen in enumerate(fast_control.copies):
+        expected = slow_control.copies[3 * k]             # sgd_epoch asks before every sample
+        for p, q in zip(seen.parameters(), expected.parameters()):
+            np.testing.assert_allclose(p, q, rtol=0, atol=1e-12)
+
+
 def test_after_a_stopped_epoch_the_next_epochs_still_match() -> None:
     # A stop leaves the kernel's Gram cache half filled; the next epochs must not trust it.
     x, y, labels = _data(30, 12, 4, seed=8)
@@ -216,6 +248,19 @@ def test_minibatch_kernel_makes_the_updates_of_sgd_epoch(sizes: tuple[int, ...],
     if momentum or decay:
         for v, w in zip(fast_opt.velocities, slow_opt.velocities):
             np.testing.assert_allclose(v, w, rtol=1e-12, atol=1e-12)
+
+
+def test_minibatch_kernel_keeps_the_network_current_at_every_checkpoint() -> None:
+    x, y, labels = _data(40, 12, 4, seed=3)
+    net = _network((12, 6, 5, 4), "sigmoid", "ce")
+    ref = net.copy()
+    fast_control, slow_control = Recorder(net), Recorder(ref)
+    MiniBatchSGD()(net, x, y, labels, np.arange(40), 8, Optimiser(0.1, 0.9), fast_control)
+    sgd_epoch(ref, x, y, labels, np.arange(40), 8, Optimiser(0.1, 0.9), slow_control)
+    assert len(fast_control.copies) == len(slow_control.copies) == 5
+    for seen, expected in zip(fast_control.copies, slow_control.copies):
+        for p, q in zip(seen.parameters(), expected.parameters()):
+            np.testing.assert_allclose(p, q, rtol=1e-12, atol=1e-12)
 
 
 def test_minibatch_kernel_stops_where_sgd_epoch_stops() -> None:
