@@ -1,0 +1,109 @@
+"""BestEpochTracker: which epoch's weights it keeps, restoring them, and when it asks to stop."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pytestqt.qtbot import QtBot
+
+from studio.core.network import Network
+from studio.core.training import EpochFinished
+from studio.gui.best_epoch import BestEpochTracker
+
+
+def epoch(n: int, test: float | None, train: float = 0.5) -> EpochFinished:
+    return EpochFinished(epoch=n, train_loss=1.0, train_accuracy=train, test_loss=None if test is None else 1.0,
+                         test_accuracy=test, seconds=0.1, elapsed=0.1 * n, learning_rate=0.1, samples=10)
+
+
+def net(seed: int) -> Network:
+    return Network.initialised((1024, 4, 10), seed=seed)
+
+
+def assert_same_weights(a: Network, b: Network) -> None:
+    for p, q in zip(a.parameters(), b.parameters()):
+        np.testing.assert_array_equal(p, q)
+
+
+def test_keeps_the_snapshot_of_the_best_epoch_and_restores_it() -> None:
+    tracker = BestEpochTracker()
+    changes: list[object] = []
+    tracker.best_epoch_changed.connect(changes.append)
+    accuracies = [0.5, 0.7, 0.6, 0.8, 0.75, 0.8]            # the second 0.8 is not better
+    snapshots = [net(seed) for seed in range(len(accuracies))]
+    for n, (accuracy, snapshot) in enumerate(zip(accuracies, snapshots), start=1):
+        tracker.offer([epoch(n, accuracy)], snapshot)
+    assert tracker.best_epoch == 4 and tracker.best_accuracy == 0.8
+    assert changes == [1, 2, 4]
+    target = net(99)
+    tracker.restore_into(target)
+    assert_same_weights(target, snapshots[3])
+    snapshots[3].weights[0][...] = 0.0                        # the tracker kept a copy
+    assert not np.array_equal(tracker.best_network().weights[0], snapshots[3].weights[0])
+
+
+def test_a_snapshot_goes_with_the_latest_epoch_once() -> None:
+    tracker = BestEpochTracker()
+    tracker.offer([epoch(1, 0.9), epoch(2, 0.6)])             # epochs_arrived: no snapshot yet
+    assert tracker.best_epoch is None
+    first, second = net(1), net(2)
+    assert tracker.offer([], first)                           # snapshot_ready: the network after epoch 2
+    assert (tracker.best_epoch, tracker.best_accuracy) == (2, 0.6)
+    assert not tracker.offer([], second)                      # a second one for epoch 2 is ignored
+    tracker.restore_into(target := net(5))
+    assert_same_weights(target, first)
+
+
+def test_early_stopping_asks_once_after_patience_epochs_without_improvement(qtbot: QtBot) -> None:
+    tracker = BestEpochTracker(early_stopping_patience=2)
+    requests: list[None] = []
+    tracker.early_stop_requested.connect(lambda: requests.append(None))
+    tracker.offer([epoch(1, 0.5), epoch(2, 0.6), epoch(3, 0.6)])
+    assert requests == [] and not tracker.stop_requested
+    with qtbot.waitSignal(tracker.early_stop_requested, timeout=1000):
+        tracker.offer([epoch(4, 0.55)])
+    assert tracker.stop_requested
+    tracker.offer([epoch(5, 0.5), epoch(6, 0.4)])
+    assert len(requests) == 1                                 # asked once, not every epoch after
+
+
+def test_early_stopping_off_never_asks_and_can_be_turned_on() -> None:
+    tracker = BestEpochTracker()
+    requests: list[None] = []
+    tracker.early_stop_requested.connect(lambda: requests.append(None))
+    tracker.offer([epoch(n, 0.5) for n in range(1, 30)])
+    assert requests == [] and tracker.early_stopping_patience is None
+    tracker.early_stopping_patience = 3
+    tracker.offer([epoch(n, 0.5) for n in range(30, 34)])      # the first sets the best, 3 more without
+    assert requests == [None]
+
+
+def test_segments_continue_the_epoch_count_and_reset_forgets(qtbot: QtBot) -> None:
+    tracker = BestEpochTracker(early_stopping_patience=2)
+    tracker.offer([epoch(1, 0.5), epoch(2, 0.7), epoch(3, 0.6), epoch(4, 0.6)], net(0))
+    assert tracker.stop_requested and tracker.last_epoch == 4
+    tracker.begin_segment()                                   # Start again: train() counts from 1
+    assert not tracker.stop_requested
+    tracker.offer([epoch(1, 0.8)], net(1))
+    assert tracker.last_epoch == 5 and tracker.best_epoch == 5
+    with qtbot.waitSignal(tracker.best_epoch_changed, timeout=1000) as blocker:
+        tracker.reset()
+    assert blocker.args == [None]
+    assert tracker.best_epoch is None and tracker.last_epoch == 0
+    with pytest.raises(ValueError, match="no epoch has been offered"):
+        tracker.restore_into(net(2))
+
+
+def test_without_a_test_split_it_follows_training_accuracy() -> None:
+    tracker = BestEpochTracker()
+    tracker.offer([epoch(1, None, train=0.3)], net(0))
+    tracker.offer([epoch(2, None, train=0.6)], net(1))
+    tracker.offer([epoch(3, None, train=0.4)], net(2))
+    assert tracker.monitored == "training accuracy"
+    assert (tracker.best_epoch, tracker.best_accuracy) == (2, 0.6)
+
+
+def test_restoring_into_a_network_of_another_shape_is_refused() -> None:
+    tracker = BestEpochTracker()
+    tracker.offer([epoch(1, 0.5)], net(0))
+    with pytest.raises(ValueError, match="network"):
+        tracker.restore_into(Network.initialised((1024, 8, 10), seed=0))

@@ -1,0 +1,118 @@
+"""The diagnostics view shows exactly what core's diagnostics compute for a known network."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pytestqt.qtbot import QtBot
+
+from studio.core.diagnostics import (diagnose, diagnostic_sample, histogram_edges, output_delta_explanation,
+                                     plain_reading, update_ratios)
+from studio.core.network import Network
+from studio.core.training import TrainingConfig, train
+from studio.gui.diagnostics_view import SAMPLE_SEED, SAMPLE_SIZE, DiagnosticsView
+from tests.helpers import tiny_dataset
+
+
+def make_view(qtbot: QtBot, min_interval: float = 0.0, show: bool = True) -> DiagnosticsView:
+    view = DiagnosticsView(min_interval=min_interval)
+    qtbot.addWidget(view)
+    view.resize(1100, 800)
+    if show:
+        view.show()
+    return view
+
+
+@pytest.fixture
+def known() -> tuple[Network, Network]:
+    """The tutorial's randn network (many saturated units) before and after three epochs."""
+    config = TrainingConfig(hidden=(16, 16), init="randn", lr=0.5, max_epochs=3, seed=4)
+    before = config.build_network()
+    after = before.copy()
+    for _ in train(after, tiny_dataset(), config):
+        pass
+    return before, after
+
+
+def test_histograms_and_saturation_are_cores_numbers(qtbot: QtBot, known: tuple[Network, Network]) -> None:
+    before, after = known
+    dataset = tiny_dataset()
+    view = make_view(qtbot)
+    view.set_dataset(dataset)
+    view.record(0, before)
+    view.record(3, after)           # may wait for the throttle...
+    view.flush()                    # ...so measure it now
+    x, labels = diagnostic_sample(dataset.train, SAMPLE_SIZE, SAMPLE_SEED)
+    edges = histogram_edges(before, x)              # fixed at the first measurement
+    expected = diagnose(after, x, labels, edges=edges, before=before)
+    first = diagnose(before, x, labels, edges=edges)
+    for l, reading in enumerate(expected.layers, start=1):
+        z_curve, a_curve = view.histogram_curve("z", l), view.histogram_curve("a", l)
+        np.testing.assert_array_equal(z_curve.xData, reading.z_edges)
+        np.testing.assert_array_equal(z_curve.yData, reading.z_counts)
+        np.testing.assert_array_equal(a_curve.xData, reading.a_edges)
+        np.testing.assert_array_equal(a_curve.yData, reading.a_counts)
+        assert z_curve.yData.sum() == len(labels) * after.sizes[l]     # every value counted once
+        saturation = view.series_curve("saturated_share", l)
+        np.testing.assert_array_equal(saturation.xData, [0, 3])
+        np.testing.assert_allclose(saturation.yData, [100 * first.layers[l - 1].saturated_share,
+                                                      100 * reading.saturated_share])
+        assert f"{100 * reading.saturated_share:.0f}% saturated" in view.histogram_title("a", l)
+        np.testing.assert_allclose(view.series_curve("gradient_norm", l).yData,
+                                   [first.layers[l - 1].gradient_norm, reading.gradient_norm])
+    np.testing.assert_allclose(view.series_curve("update_ratio", 1).yData[1:],
+                               update_ratios(before.weights, after.weights)[:1])
+    assert view.reading_text() == plain_reading(expected)
+    assert view.explanation_text() == output_delta_explanation(after, x, labels)["text"]
+    assert 0 < expected.layers[0].saturated_share < 1      # the figures are not trivially 0 or 100 %
+
+
+def test_snapshots_are_throttled_and_the_newest_waiting_one_wins(qtbot: QtBot,
+                                                                 known: tuple[Network, Network]) -> None:
+    before, after = known
+    view = make_view(qtbot, min_interval=0.5)
+    view.set_dataset(tiny_dataset())
+    view.record(0, before)
+    view.record(1, before)          # too soon: waits...
+    view.record(3, after)           # ...and is replaced by this one
+    assert view.tracker.epochs().tolist() == [0]
+    qtbot.waitUntil(lambda: len(view.tracker) == 2, timeout=3000)
+    assert view.tracker.epochs().tolist() == [0, 3]
+    qtbot.wait(700)
+    assert len(view.tracker) == 2   # nothing else was waiting
+
+
+def test_a_hidden_view_records_but_draws_when_shown(qtbot: QtBot, known: tuple[Network, Network]) -> None:
+    before, _ = known
+    view = make_view(qtbot, show=False)
+    view.set_dataset(tiny_dataset())
+    view.record(0, before)
+    assert len(view.tracker) == 1
+    assert view.drawn_epoch() is None
+    view.show()
+    qtbot.waitExposed(view)
+    assert view.drawn_epoch() == 0
+    assert view.histogram_curve("z", 1).yData.sum() > 0
+
+
+def test_reset_and_a_network_of_another_shape_start_afresh(qtbot: QtBot, known: tuple[Network, Network]) -> None:
+    before, after = known
+    view = make_view(qtbot)
+    view.set_dataset(tiny_dataset())
+    view.record(0, before)
+    view.record(1, after)
+    view.flush()
+    assert len(view.tracker) == 2
+    other = Network.initialised((1024, 8, 10), activation="relu", loss="ce", init="he", seed=0)
+    view.record(5, other)
+    view.flush()
+    assert view.tracker.epochs().tolist() == [5] and view.tracker.layers == 2
+    assert view.histogram_curve("a", 2).yData.sum() == len(view.sample()[1]) * 10   # the new output layer
+    assert "(softmax output)" in view.reading_text()
+    view.reset()
+    assert len(view.tracker) == 0 and view.reading_text() == "" and view.explanation() is None
+
+
+def test_without_a_data_set_nothing_is_recorded(qtbot: QtBot, known: tuple[Network, Network]) -> None:
+    view = make_view(qtbot)
+    view.record(0, known[0])
+    assert view.tracker is None and view.latest_diagnosis() is None
