@@ -28,12 +28,13 @@ import time
 import traceback
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from studio.core.compare import (Comparison, CompareEvent, ComparisonEnded, RunEnded, RunEpochs,
                                  RunSummary)
 from studio.core.data import Dataset
 from studio.core.training import TrainingConfig
+from studio.gui.worker_thread import join_thread, start_in_thread
 
 #: Shortest time between two batches, in seconds (at most 20 a second).
 EMIT_INTERVAL = 0.05
@@ -182,19 +183,11 @@ class ComparisonRunner(QObject):
         self._comparison_id += 1
         worker = _Worker(self._comparison_id, dataset, configs, workers, self._emit_interval,
                          self._start_method)
-        thread = QThread()
-        thread.setObjectName(f"comparison {self._comparison_id}")
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
-        # Direct: quit() is thread-safe, and a queued call would wait for the GUI thread, which may be
-        # blocked in shutdown()'s wait().
-        worker.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         worker.batch_ready.connect(self._on_worker_batch_ready)
         worker.failed.connect(self._on_worker_failed)
-        thread.finished.connect(self._on_thread_finished)
-        self._worker, self._thread = worker, thread
-        self._set_state("running")
-        thread.start()
+        self._worker = worker
+        self._thread = start_in_thread(worker, f"comparison {self._comparison_id}", self._on_thread_finished)
+        self._set_state("running")   # after: listeners may ask is_live
 
     def cancel(self) -> None:
         """Stop every run at its next batch; returns at once (the thread ends soon after)."""
@@ -211,9 +204,7 @@ class ComparisonRunner(QObject):
         if self._worker is not None:
             self._worker.cancel()
         self._set_state("cancelling")
-        thread.quit()
-        thread.wait()
-        QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
+        join_thread(thread, self)
         self._release()
 
     def _release(self) -> None:

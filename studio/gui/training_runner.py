@@ -1,7 +1,7 @@
 """Runs ``studio.core.training.train`` in a background thread and reports to the GUI thread.
 
-This is the only module that touches ``QThread``. ``TrainingRunner`` lives in the GUI thread; for each
-run it makes a worker ``QObject`` (no parent), moves it to a new ``QThread`` and starts it. The worker
+``TrainingRunner`` lives in the GUI thread; for each run it makes a worker ``QObject`` (no parent) and
+starts it on its own ``QThread`` through ``studio.gui.worker_thread``. The worker
 iterates the core's training generator and *coalesces* what it yields: it emits at most every 50 ms
 the list of ``EpochFinished`` events since its last emit, and with it, at most every 100 ms, a snapshot
 (``network.copy()``, taken in the worker at that moment, between epochs); it always emits the remainder,
@@ -30,11 +30,12 @@ import time
 import traceback
 from collections.abc import Callable
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from studio.core.data import Dataset
 from studio.core.network import Network
 from studio.core.training import EpochFinished, RunControl, RunDiverged, RunFinished, TrainingConfig, train
+from studio.gui.worker_thread import join_thread, start_in_thread
 
 #: Shortest time between two emits of the worker, in seconds (about 20 updates a second at most).
 EMIT_INTERVAL = 0.05
@@ -191,22 +192,14 @@ class TrainingRunner(QObject):
         self._run_id += 1
         worker = _Worker(self._run_id, network, dataset, config, first_epoch, self._emit_interval,
                          self._snapshot_interval)
-        thread = QThread()
-        thread.setObjectName(f"training run {self._run_id}")
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
-        # Direct: quit() is thread-safe, and a queued call would wait for the GUI thread, which may be
-        # blocked in shutdown()'s wait().
-        worker.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         worker.epochs_arrived.connect(self._on_worker_epochs_arrived)
         worker.snapshot_ready.connect(self._on_worker_snapshot_ready)
         worker.run_finished.connect(self._on_worker_run_finished)
         worker.run_failed.connect(self._on_worker_run_failed)
         worker.blocked.connect(self._on_worker_blocked)
-        thread.finished.connect(self._on_thread_finished)
-        self._worker, self._thread, self._control = worker, thread, worker.control
-        self._set_state("running")
-        thread.start()
+        self._worker, self._control = worker, worker.control
+        self._thread = start_in_thread(worker, f"training run {self._run_id}", self._on_thread_finished)
+        self._set_state("running")   # after: listeners may ask is_live
 
     def pause(self) -> None:
         """Pause before the next batch (the epoch resumes where it stopped)."""
@@ -249,9 +242,7 @@ class TrainingRunner(QObject):
         if self._control is not None:
             self._control.stop()
         self._set_state("stopping")
-        thread.quit()
-        thread.wait()
-        QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
+        join_thread(thread, self)
         self._release()
 
     def _release(self) -> None:
