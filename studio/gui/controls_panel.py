@@ -6,6 +6,11 @@ and ``config_changed(TrainingConfig)`` follows every valid edit. The run buttons
 (``start_pause_action`` on Space, ``step_action``, ``stop_action``, ``reset_action``) so the window can
 put the same actions in its Run menu; they emit ``*_requested`` signals.
 
+The data set box shows the loaded set's samples per digit and the user's own drawings ("my digits",
+counts given with ``set_my_digits_counts``) with a "Train with my digits too" check box
+(``train_with_my_digits()``, ``train_with_my_digits_changed(bool)``); ``open_dataset_requested(kind)``
+and ``my_digits_requested()`` ask the window for its dialogs.
+
 While a run is live (``set_run_state`` with anything but ``idle``) every setting the run was started
 with is locked, with a tooltip saying why, because the running worker would never see the change.
 The learning rate stays editable: ``learning_rate_changed(float)`` lets the window pass it to the
@@ -17,11 +22,12 @@ says which settings define one).
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 
 from PySide6.QtCore import QRegularExpression, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence, QRegularExpressionValidator
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QMenu, QPushButton, QSizePolicy, QSpinBox, QToolButton,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
+                               QLabel, QLineEdit, QMenu, QPushButton, QSizePolicy, QSpinBox, QToolButton,
                                QVBoxLayout, QWidget)
 
 from studio.core.data import Dataset
@@ -32,6 +38,12 @@ from studio.core.training import ORDER_DESCRIPTIONS, ORDERS, PRESETS, TrainingCo
 NETWORK_FIELDS: tuple[str, ...] = ("hidden", "activation", "loss", "init", "init_scale", "bias_init", "seed")
 
 LOCKED_TIP = "Locked while a run is live: Reset or stop to change."
+
+MY_DIGITS_TIP = ("Add your own drawings (saved with \"Add to my digits as...\" under the pad) to the "
+                 "training set when a run starts. They never join the test set, so the test accuracy "
+                 "still measures digits the network has not seen.")
+_NO_DATA_TEXT = ("Open a folder with trainingDigits/ and testDigits/, a folder of digit files, a .zip of "
+                 "either, MNIST files, or pictures in folders 0/ to 9/.")
 
 LOSS_NAMES: dict[str, str] = {"sse": "sigmoid + squared error", "ce": "softmax + cross-entropy"}
 ORDER_NAMES: dict[str, str] = {"shuffle": "new shuffle every epoch", "permuted": "one fixed random order",
@@ -87,7 +99,9 @@ class ControlsPanel(QWidget):
 
     config_changed = Signal(object)
     learning_rate_changed = Signal(float)
-    open_dataset_requested = Signal(str)       # "folder" or "zip"
+    open_dataset_requested = Signal(str)       # "folder", "file" (.zip or MNIST) or "tutorial"
+    my_digits_requested = Signal()
+    train_with_my_digits_changed = Signal(bool)
     start_requested = Signal()
     pause_requested = Signal()
     resume_requested = Signal()
@@ -101,6 +115,8 @@ class ControlsPanel(QWidget):
         self._has_data = False
         self._filling = False
         self._base_tips: dict[QWidget, str] = {}
+        self._dataset: Dataset | None = None
+        self._my_counts: list[int] = [0] * 10
 
         self._build_actions()
         data_box = self._build_data_box()
@@ -124,10 +140,12 @@ class ControlsPanel(QWidget):
             self.hidden_edit, self.activation_combo, self.loss_combo, self.init_combo, self.scale_spin,
             self.bias_combo, self.seed_spin, self.batch_spin, self.momentum_spin, self.decay_spin,
             self.shift_spin, self.order_combo, self.max_epochs_spin, self.article_button, self.best_button,
+            self.my_digits_check,
         ]
         for widget in self._locked_widgets + [self.lr_spin]:
             self._base_tips[widget] = widget.toolTip()
         self._fill(PRESETS["article"])
+        self.set_my_digits_counts([0] * 10)
         self._update_actions()
 
     # -- building -------------------------------------------------------------------------------------
@@ -158,11 +176,11 @@ class ControlsPanel(QWidget):
         self.data_name_label = QLabel("No data set loaded")
         self.data_name_label.setWordWrap(True)
         self.data_name_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.data_counts_label = QLabel("Open a folder with trainingDigits/ and testDigits/, a folder "
-                                        "of digit files, or a .zip of either.")
+        self.data_counts_label = QLabel(_NO_DATA_TEXT)
         self.data_counts_label.setWordWrap(True)
-        self.data_counts_label.setToolTip("Samples per digit in the training and the test part. A "
-                                          "network learns rarer digits less well.")
+        self.data_counts_label.setToolTip("Samples per digit in the training and the test part, and "
+                                          "your own drawings (mine). A network learns rarer digits less "
+                                          "well.")
         font = self.data_counts_label.font()
         font.setPointSizeF(font.pointSizeF() * 0.85)
         self.data_counts_label.setFont(font)
@@ -172,20 +190,33 @@ class ControlsPanel(QWidget):
         self.data_counts_label.setMinimumWidth(probe.sizeHint().width())
         self.open_button = QToolButton()
         self.open_button.setText("Open...")
-        self.open_button.setToolTip("Open a data set folder: trainingDigits/ and testDigits/ inside, or "
-                                    "one folder of LABEL_SEQ.txt digit files. The arrow opens a .zip.")
+        self.open_button.setToolTip("Open a data set folder: trainingDigits/ and testDigits/ inside, one "
+                                    "folder of LABEL_SEQ.txt digit files, MNIST files, or pictures in "
+                                    "folders 0/ to 9/. The arrow opens a .zip or an MNIST file, or gets "
+                                    "the tutorial's data set.")
         self.open_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
         menu = QMenu(self.open_button)
         menu.addAction("Open folder...", lambda: self.open_dataset_requested.emit("folder"))
-        menu.addAction("Open .zip...", lambda: self.open_dataset_requested.emit("zip"))
+        menu.addAction("Open file (.zip, MNIST)...", lambda: self.open_dataset_requested.emit("file"))
+        menu.addAction("Get the tutorial's data set...", lambda: self.open_dataset_requested.emit("tutorial"))
         self.open_button.setMenu(menu)
         self.open_button.clicked.connect(self._on_open_button_clicked)
+        self.my_digits_check = QCheckBox("Train with my digits too")
+        self.my_digits_check.toggled.connect(self._on_my_digits_check_toggled)
+        self.my_digits_button = QToolButton()
+        self.my_digits_button.setText("My digits...")
+        self.my_digits_button.setToolTip("See and delete your own drawings")
+        self.my_digits_button.clicked.connect(self.my_digits_requested)
         top = QHBoxLayout()
         top.addWidget(self.data_name_label, 1)
         top.addWidget(self.open_button, 0, Qt.AlignmentFlag.AlignTop)
+        mine = QHBoxLayout()
+        mine.addWidget(self.my_digits_check, 1)
+        mine.addWidget(self.my_digits_button)
         layout = QVBoxLayout(box)
         layout.addLayout(top)
         layout.addWidget(self.data_counts_label)
+        layout.addLayout(mine)
         return box
 
     def _build_run_box(self) -> QGroupBox:
@@ -450,17 +481,46 @@ class ControlsPanel(QWidget):
 
     def set_dataset(self, dataset: Dataset | None) -> None:
         """Show the data set's name and samples per digit (or how to open one)."""
+        self._dataset = dataset
         self._has_data = dataset is not None
         if dataset is None:
             self.data_name_label.setText("No data set loaded")
             self.data_name_label.setToolTip("")
-            self.data_counts_label.setText("Open a folder with trainingDigits/ and testDigits/, a folder "
-                                           "of digit files, or a .zip of either.")
         else:
             self.data_name_label.setText(f"<b>{html.escape(dataset.name)}</b>")
             self.data_name_label.setToolTip(dataset.source)
-            self.data_counts_label.setText(_counts_table(dataset))
+        self._update_counts()
         self._update_actions()
+
+    def set_my_digits_counts(self, counts: Sequence[int]) -> None:
+        """Show how many of the user's own drawings there are per digit (10 counts)."""
+        self._my_counts = [int(c) for c in counts]
+        total = sum(self._my_counts)
+        self.my_digits_check.setText(f"Train with my digits too ({total if total else 'none yet'})")
+        per_digit = ", ".join(f"{digit}: {count}" for digit, count in enumerate(self._my_counts))
+        self._base_tips[self.my_digits_check] = (f"{MY_DIGITS_TIP}\n\nMy digits: {total} drawings "
+                                                 f"({per_digit}).")
+        live = self._state != "idle"
+        tip = self._tip(self.my_digits_check)
+        self.my_digits_check.setToolTip(f"{LOCKED_TIP}\n\n{tip}" if live else tip)
+        self._update_counts()
+
+    def train_with_my_digits(self) -> bool:
+        """Whether a run should train on the user's drawings too."""
+        return self.my_digits_check.isChecked()
+
+    def set_train_with_my_digits(self, on: bool) -> None:
+        self.my_digits_check.setChecked(on)
+
+    def _update_counts(self) -> None:
+        if self._dataset is None:
+            self.data_counts_label.setText(_NO_DATA_TEXT)
+        else:
+            self.data_counts_label.setText(_counts_table(self._dataset, self._my_counts))
+
+    @Slot(bool)
+    def _on_my_digits_check_toggled(self, on: bool) -> None:
+        self.train_with_my_digits_changed.emit(on)
 
     # -- run state ------------------------------------------------------------------------------------
 
@@ -523,14 +583,17 @@ def _choices(combo: QComboBox) -> list[object]:
 _CELL = "<td align='right' style='padding: 0 1px'>{}</td>"
 
 
-def _counts_table(dataset: Dataset) -> str:
-    """Samples per digit as a small HTML table: a header of digits, then training and test rows."""
+def _counts_table(dataset: Dataset, mine: Sequence[int] = ()) -> str:
+    """Samples per digit as a small HTML table: a header of digits, then training and test rows, and
+    a row of the user's own drawings (``mine``) if there are any."""
     rows = []
     for name, split in (("train", dataset.train), ("test", dataset.test)):
         if split is None:
             rows.append(f"<tr><td>{name}</td><td colspan='11'>none</td></tr>")
         else:
             rows.append(_counts_row(name, [int(c) for c in split.class_counts()], len(split)))
+    if sum(mine):
+        rows.append(_counts_row("mine", list(mine), sum(mine)))
     return _table(rows)
 
 

@@ -77,7 +77,7 @@ class _DownloadWorker(QObject):
 
 
 def _kilobytes(count: int) -> str:
-    return f"{count / 1000:,.0f} kB"
+    return f"{count / 1000:,.0f}\u00a0kB"    # a no-break space: "740 kB" never splits across lines
 
 
 class DownloadDialog(QDialog):

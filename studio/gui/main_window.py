@@ -10,6 +10,11 @@ edited before any training, so the weights view previews each initialiser); Star
 it, Start again carries on in the same run; Reset, a changed network setting followed by Start, or
 loading a model replaces it and leaves the old run's curves faded on the plots.
 
+Data comes in through ``sources.open_data_source`` (the tutorial's folders and zips, MNIST files,
+picture folders), the tutorial's own archive through a download, and the learner's drawings through
+"Add to my digits as..." under the pad; with "Train with my digits too" checked, a run trains on the
+data set plus those drawings (``my_digits.with_my_digits``), and so does the exported data set.
+
 Errors a user can cause (a malformed data set, a bad model file, an impossible setting) go through
 ``show_error`` (a non-blocking message box) and never replace what is loaded. Settings, window layout
 and last folders are remembered in the ``QSettings`` given to the constructor (tests pass an INI file).
@@ -19,21 +24,29 @@ Left out: maths of any kind (``studio.core``), thread handling (``training_runne
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QUrl, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGroupBox, QLabel, QMainWindow, QMenu,
-                               QMessageBox, QProgressBar, QPushButton, QScrollArea, QSplitter, QStackedWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QGroupBox, QHBoxLayout, QLabel,
+                               QMainWindow, QMenu, QMessageBox, QProgressBar, QPushButton, QScrollArea,
+                               QSplitter, QStackedWidget, QVBoxLayout, QWidget)
 
-from studio.core.data import DataError, Dataset, load_dataset
+from studio.core.data import DataError, Dataset
+from studio.core.download import digits_archive_path, has_digits_archive
 from studio.core.model_file import ModelFileError, load_model, save_model
+from studio.core.my_digits import MyDigits, with_my_digits
 from studio.core.network import Network
+from studio.core.sources import export_source, open_data_source
 from studio.core.training import PRESETS, EpochFinished, RunDiverged, RunFinished, TrainingConfig
+from studio.gui.add_to_my_digits import ask_and_add
 from studio.gui.controls_panel import NETWORK_FIELDS, ControlsPanel, needs_new_network
+from studio.gui.download_dialog import DownloadDialog
 from studio.gui.metrics_plot import MetricsPlot
+from studio.gui.my_digits_dialog import MyDigitsDialog
 from studio.gui.pad_panel import PadPanel
 from studio.gui.qt_helpers import format_duration, format_rate, make_action
 from studio.gui.training_runner import TrainingRunner
@@ -46,10 +59,15 @@ INPUTS, CLASSES = 1024, 10
 _EMPTY_TEXT = (
     "<h2>No data set loaded</h2>"
     "<p>Open one with <b>File &gt; Open data set...</b> (Ctrl+O), the <b>Open...</b> button on the "
-    "left, or drop a folder or a .zip onto this window.</p>"
-    "<p>A data set is a folder holding <tt>trainingDigits/</tt> and <tt>testDigits/</tt>, a single "
-    "folder of digit files, or a .zip of either. Each digit file is named like <tt>3_17.txt</tt> "
-    "(digit 3, sample 17) and holds 32 lines of 32 zeros and ones.</p>")
+    "left, or drop a folder or a file onto this window. No data at hand? <b>Get the tutorial's data "
+    "set</b> downloads it (740&nbsp;kB).</p>"
+    "<p>The tutorial's data set is a folder holding <tt>trainingDigits/</tt> and <tt>testDigits/</tt>, "
+    "a single folder of digit files, or a .zip of either. Each digit file is named like "
+    "<tt>3_17.txt</tt> (digit 3, sample 17) and holds 32 lines of 32 zeros and ones.</p>"
+    "<p>MNIST files (<tt>train-images-idx3-ubyte.gz</tt> and its labels) and pictures sorted into "
+    "folders <tt>0/</tt> to <tt>9/</tt> open too: they are turned into 32x32 black-and-white digits.</p>")
+_OPEN_FILE_FILTERS = ("Data set files (*.zip *-ubyte *-ubyte.gz);;Zip archives (*.zip);;"
+                      "MNIST files (*-ubyte *-ubyte.gz);;All files (*)")
 _STATE_NAMES = {"idle": "Ready", "running": "Training", "paused": "Paused", "stopping": "Stopping"}
 
 
@@ -66,6 +84,9 @@ class MainWindow(QMainWindow):
         self._snapshot: Network | None = None      # the latest copy: what the views show
         self._run_max_epochs: int | None = None
         self._last_error: QMessageBox | None = None
+        self._my_digits = MyDigits()
+        self._my_digits_dialog: MyDigitsDialog | None = None
+        self._download_dialog: DownloadDialog | None = None
 
         self.setWindowTitle(APPLICATION)
         self.setAcceptDrops(True)
@@ -79,6 +100,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._connect()
         self._restore_settings()
+        self._update_my_digits_counts()
 
     # -- building -------------------------------------------------------------------------------------
 
@@ -124,11 +146,19 @@ class MainWindow(QMainWindow):
         self.empty_label.setMinimumHeight(self.empty_label.heightForWidth(540))
         open_button = QPushButton("Open data set...")
         open_button.clicked.connect(self._on_open_folder_triggered)
+        tutorial_button = QPushButton("Get the tutorial's data set...")
+        tutorial_button.clicked.connect(self._on_get_tutorial_triggered)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(open_button)
+        buttons.addWidget(tutorial_button)
+        buttons.addStretch(1)
         empty = QWidget()
         empty_layout = QVBoxLayout(empty)
         empty_layout.addStretch(1)
         empty_layout.addWidget(self.empty_label, 0, Qt.AlignmentFlag.AlignHCenter)
-        empty_layout.addWidget(open_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        empty_layout.addSpacing(12)
+        empty_layout.addLayout(buttons)
         empty_layout.addStretch(2)
         self.stack = QStackedWidget()
         self.stack.addWidget(empty)
@@ -158,10 +188,27 @@ class MainWindow(QMainWindow):
         menu = self.menuBar().addMenu("&File")
         self.open_folder_action = make_action(self, "&Open data set...", self._on_open_folder_triggered,
                                               QKeySequence.StandardKey.Open,
-                                              "Open a data set folder (trainingDigits/ and testDigits/ "
-                                              "inside, or one folder of digit files)")
-        self.open_zip_action = make_action(self, "Open data set from .&zip...", self._on_open_zip_triggered,
-                                           None, "Open a data set packed in a .zip file")
+                                              "Open a data set folder: trainingDigits/ and testDigits/ "
+                                              "inside, one folder of digit files, MNIST files, or "
+                                              "pictures in folders 0/ to 9/")
+        self.open_file_action = make_action(self, "Open data set &file (.zip, MNIST)...",
+                                            self._on_open_file_triggered, "Ctrl+Shift+O",
+                                            "Open a data set packed in a .zip, or an MNIST images or "
+                                            "labels file (its partner must be beside it)")
+        self.get_tutorial_action = make_action(self, "&Get the tutorial's data set...",
+                                               self._on_get_tutorial_triggered, None,
+                                               "Open the tutorial's 1,934 training and 946 test digits, "
+                                               "downloading them first (740 kB) if they are not here yet")
+        self.export_dataset_action = make_action(self, "E&xport data set...", self._on_export_dataset_triggered,
+                                                 None, "Write the data set in the tutorial's format "
+                                                 "(trainingDigits/ and testDigits/ of 32x32 text files) "
+                                                 "into a folder; with \"Train with my digits too\" on, "
+                                                 "your digits join trainingDigits/")
+        self.export_dataset_action.setEnabled(False)
+        self.my_digits_action = make_action(self, "&My digits...", self.show_my_digits, None,
+                                            "See and delete your own drawings")
+        self.pad.add_to_my_digits_action.setShortcut(QKeySequence("Ctrl+D"))
+        self.pad.add_to_my_digits_action.setToolTip(self.pad.add_to_my_digits_action.toolTip() + " (Ctrl+D)")
         self.save_model_action = make_action(self, "&Save model...", self._on_save_model_triggered,
                                              QKeySequence.StandardKey.Save,
                                              "Save the network's weights and its settings to a .npz file")
@@ -172,7 +219,9 @@ class MainWindow(QMainWindow):
         self.export_csv_action = make_action(self, "Export numbers as &CSV...", self._on_export_csv_triggered,
                                              None, "Save every epoch's numbers as CSV (earlier runs beside it)")
         self.quit_action = make_action(self, "&Quit", self.close, QKeySequence("Ctrl+Q"))
-        _fill_menu(menu, [self.open_folder_action, self.open_zip_action, None, self.save_model_action,
+        _fill_menu(menu, [self.open_folder_action, self.open_file_action, self.get_tutorial_action,
+                          self.export_dataset_action, None, self.my_digits_action,
+                          self.pad.add_to_my_digits_action, None, self.save_model_action,
                           self.load_model_action, None, self.export_png_action, self.export_csv_action,
                           None, self.quit_action])
 
@@ -198,6 +247,9 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         self.controls.open_dataset_requested.connect(self._on_controls_open_dataset_requested)
+        self.controls.my_digits_requested.connect(self.show_my_digits)
+        self.controls.train_with_my_digits_changed.connect(self._on_controls_train_with_my_digits_changed)
+        self.pad.add_to_my_digits_requested.connect(self._on_pad_add_to_my_digits_requested)
         self.controls.start_requested.connect(self._on_controls_start_requested)
         self.controls.pause_requested.connect(self.runner.pause)
         self.controls.resume_requested.connect(self.runner.resume)
@@ -223,10 +275,17 @@ class MainWindow(QMainWindow):
         """The latest snapshot of the network (what the views show); None before there is one."""
         return self._snapshot
 
+    @property
+    def my_digits(self) -> MyDigits:
+        """The user's own drawings (files in the user's data folder)."""
+        return self._my_digits
+
     def open_dataset(self, path: str | Path) -> bool:
-        """Load the data set at ``path``; on failure show why and keep the one already loaded."""
+        """Load the data set at ``path`` (any source ``open_data_source`` knows); on failure show why
+        and keep the one already loaded."""
         try:
-            dataset = load_dataset(path)
+            with self._busy(f"Opening {Path(path).name}…"):
+                dataset = open_data_source(path)
         except DataError as error:
             self.show_error("Cannot open the data set", str(error))
             return False
@@ -238,6 +297,7 @@ class MainWindow(QMainWindow):
         self.controls.set_dataset(dataset)
         self.pad.set_dataset(dataset)
         self.stack.setCurrentIndex(1)
+        self.export_dataset_action.setEnabled(True)
         self._update_progress()
         self.setWindowTitle(f"{dataset.name} - {APPLICATION}")
         if self._network is None:
@@ -261,6 +321,9 @@ class MainWindow(QMainWindow):
         except ValueError as error:
             self.show_error("Cannot start training", str(error))
             return
+        dataset = self._training_dataset()
+        if dataset is None:
+            return
         if self._network is None or needs_new_network(config, self._network_config):
             if not self._new_network(config):
                 return
@@ -273,7 +336,11 @@ class MainWindow(QMainWindow):
             return
         self._run_max_epochs = config.max_epochs
         self._network_fresh = False
-        self.runner.start(self._network, self._dataset, config, first_epoch=history.last_epoch)
+        if dataset is not self._dataset:
+            added = len(dataset.train) - len(self._dataset.train)
+            self.statusBar().showMessage(f"Training on {self._dataset.name} and {added} of my digits: "
+                                         f"{len(dataset.train):,} training samples", 5000)
+        self.runner.start(self._network, dataset, config, first_epoch=history.last_epoch)
 
     def reset_network(self) -> None:
         """End any run and build a fresh network from the current settings (a new run)."""
@@ -348,6 +415,68 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Saved the numbers to {path}{extra}", 5000)
         return True
 
+    def get_tutorial_dataset(self) -> None:
+        """Open the tutorial's archive from the user's data folder, downloading it first (in a dialog
+        with progress and Cancel) if it is not there."""
+        if has_digits_archive():
+            self.open_dataset(digits_archive_path())
+            return
+        if self._download_dialog is not None:
+            self._download_dialog.raise_()
+            return
+        dialog = DownloadDialog(self)
+        dialog.finished_with.connect(self._on_download_dialog_finished_with)
+        dialog.finished.connect(self._on_download_dialog_finished)
+        self._download_dialog = dialog
+        dialog.start()
+        dialog.open()
+
+    def export_dataset_to(self, folder: str | Path) -> bool:
+        """Write the data set (with my digits in the training part if the panel says to train with
+        them) into ``folder`` as trainingDigits/ and testDigits/."""
+        if self._dataset is None:
+            self.show_error("Cannot export the data set", "There is no data set: open one first.")
+            return False
+        dataset = self._training_dataset()
+        if dataset is None:
+            return False
+        try:
+            with self._busy(f"Exporting {dataset.name}…"):
+                export_source(dataset, folder)
+        except (DataError, ValueError) as error:
+            self.show_error("Cannot export the data set", f"{folder}: {error}")
+            return False
+        except OSError as error:
+            self.show_error("Cannot export the data set", _os_error_text(error, folder))
+            return False
+        self._settings.setValue("folders/export", str(Path(folder).resolve().parent))
+        parts = f"{len(dataset.train):,} training" + (f" and {len(dataset.test):,} test" if dataset.test else "")
+        self.statusBar().showMessage(f"Exported {dataset.name} to {folder}: {parts} digit files", 8000)
+        return True
+
+    def show_my_digits(self) -> None:
+        """Show the My digits dialog (one, not modal: the learner can draw and add while it is open)."""
+        if self._my_digits_dialog is None:
+            self._my_digits_dialog = MyDigitsDialog(self._my_digits, self)
+            self._my_digits_dialog.my_digits_changed.connect(self._on_my_digits_dialog_my_digits_changed)
+        else:
+            self._my_digits_dialog.refresh()
+        self._my_digits_dialog.show()
+        self._my_digits_dialog.raise_()
+        self._my_digits_dialog.activateWindow()
+
+    def add_drawing_to_my_digits(self) -> str | None:
+        """Ask which digit the pad drawing is and save it in my digits; the new file's name, or None."""
+        name = ask_and_add(self, self.pad.image(), self._my_digits,
+                           predicted=self.pad.prediction_view.predicted_digit())
+        if name is not None:
+            self._update_my_digits_counts()
+            if self._my_digits_dialog is not None and self._my_digits_dialog.isVisible():
+                self._my_digits_dialog.refresh()
+            self.statusBar().showMessage(f"Saved the drawing as {name} in my digits "
+                                         f"({self._my_digits.folder})", 5000)
+        return name
+
     def show_error(self, title: str, text: str) -> None:
         """Tell the user what went wrong, without blocking (tests replace this method)."""
         box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
@@ -359,6 +488,43 @@ class MainWindow(QMainWindow):
         """The data set opened last time, if it still exists."""
         value = self._settings.value("data/last", None)
         return value if isinstance(value, str) and Path(value).exists() else None
+
+    # -- data -----------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _busy(self, message: str) -> Iterator[None]:
+        """A wait cursor and ``message`` in the status bar while the GUI thread does a slow job (an
+        MNIST set takes seconds to convert)."""
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        self.statusBar().showMessage(message)
+        self.statusBar().repaint()           # painted now: the event loop is blocked until the job ends
+        try:
+            yield
+        finally:
+            QApplication.restoreOverrideCursor()
+            self.statusBar().clearMessage()
+
+    def _training_dataset(self) -> Dataset | None:
+        """The loaded data set, plus my digits in its training part if the panel says to train with
+        them; None (after showing why) if the drawings cannot be read."""
+        dataset = self._dataset
+        if dataset is None or not self.controls.train_with_my_digits():
+            return dataset
+        try:
+            return with_my_digits(dataset, self._my_digits.split())
+        except DataError as error:
+            self.show_error("Cannot use my digits", str(error))
+        except OSError as error:
+            self.show_error("Cannot use my digits", _os_error_text(error, self._my_digits.folder))
+        return None
+
+    def _update_my_digits_counts(self) -> None:
+        try:
+            counts = self._my_digits.count_per_class()
+        except DataError as error:
+            self.statusBar().showMessage(str(error), 8000)
+            return
+        self.controls.set_my_digits_counts(counts.tolist())
 
     # -- the network ----------------------------------------------------------------------------------
 
@@ -417,10 +583,16 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _on_controls_open_dataset_requested(self, kind: str) -> None:
-        if kind == "zip":
-            self._on_open_zip_triggered()
+        if kind == "file":
+            self._on_open_file_triggered()
+        elif kind == "tutorial":
+            self._on_get_tutorial_triggered()
         else:
             self._on_open_folder_triggered()
+
+    @Slot(bool)
+    def _on_controls_train_with_my_digits_changed(self, on: bool) -> None:
+        self._settings.setValue("data/train_with_my_digits", on)
 
     @Slot()
     def _on_controls_start_requested(self) -> None:
@@ -485,6 +657,26 @@ class MainWindow(QMainWindow):
         self.state_label.setText(_STATE_NAMES.get(state, state))
         self._update_progress()
 
+    # -- slots: my digits, the pad, the download ---------------------------------------------------------
+
+    @Slot()
+    def _on_my_digits_dialog_my_digits_changed(self) -> None:
+        self._update_my_digits_counts()
+
+    @Slot()
+    def _on_pad_add_to_my_digits_requested(self) -> None:
+        self.add_drawing_to_my_digits()
+
+    @Slot(str)
+    def _on_download_dialog_finished_with(self, path: str) -> None:
+        self.open_dataset(path)
+
+    @Slot(int)
+    def _on_download_dialog_finished(self, _result: int) -> None:
+        dialog, self._download_dialog = self._download_dialog, None
+        if dialog is not None:
+            dialog.deleteLater()
+
     @Slot()
     def _on_metrics_previous_runs_changed(self) -> None:
         self.clear_runs_action.setEnabled(bool(self.metrics.previous_runs))
@@ -511,11 +703,21 @@ class MainWindow(QMainWindow):
             self.open_dataset(path)
 
     @Slot()
-    def _on_open_zip_triggered(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a data set .zip", self._folder("data"),
-                                              "Zip archives (*.zip);;All files (*)")
+    def _on_open_file_triggered(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a data set file", self._folder("data"),
+                                              _OPEN_FILE_FILTERS)
         if path:
             self.open_dataset(path)
+
+    @Slot()
+    def _on_get_tutorial_triggered(self) -> None:
+        self.get_tutorial_dataset()
+
+    @Slot()
+    def _on_export_dataset_triggered(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export the data set into a folder", self._folder("export"))
+        if folder:
+            self.export_dataset_to(folder)
 
     @Slot()
     def _on_save_model_triggered(self) -> None:
@@ -569,6 +771,8 @@ class MainWindow(QMainWindow):
             self.open_dataset(path)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt's name
+        if self._download_dialog is not None:
+            self._download_dialog.reject()       # cancels the download and joins its thread
         self.runner.shutdown()
         self._save_settings()
         super().closeEvent(event)
@@ -597,6 +801,7 @@ class MainWindow(QMainWindow):
         self.controls.set_config(config)
         if self._network is None:
             self._new_network(config)
+        self.controls.set_train_with_my_digits(s.value("data/train_with_my_digits", False, type=bool))
         self.metrics.set_log_loss(s.value("view/log_loss", False, type=bool))
         self.metrics.set_smoothing(s.value("view/smoothing", 1, type=int))
         splitter = s.value("window/splitter")
@@ -608,6 +813,7 @@ class MainWindow(QMainWindow):
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
         s.setValue("window/splitter", self.main_splitter.saveState())
+        s.setValue("data/train_with_my_digits", self.controls.train_with_my_digits())
         s.setValue("view/log_loss", self.metrics.log_loss)
         s.setValue("view/smoothing", self.metrics.smoothing)
         try:
@@ -635,11 +841,19 @@ def _titled(title: str, widget: QWidget, tip: str) -> QGroupBox:
     return box
 
 
+def _os_error_text(error: OSError, fallback: str | Path) -> str:
+    """``PATH: reason`` for an ``OSError``, naming the file it was about (else ``fallback``)."""
+    if error.strerror:
+        return f"{error.filename or fallback}: {error.strerror}"
+    return str(error) if str(fallback) in str(error) else f"{fallback}: {error}"
+
+
 def _dropped_path(urls: list[QUrl]) -> Path | None:
-    """The first dropped local folder, .zip or .npz, else None."""
+    """The first dropped local folder, .zip, .npz or MNIST file (``*-ubyte``, ``*.gz``), else None."""
     for url in urls:
         if url.isLocalFile():
             path = Path(url.toLocalFile())
-            if path.is_dir() or path.suffix.lower() in (".zip", ".npz"):
+            name = path.name.lower()
+            if path.is_dir() or path.suffix.lower() in (".zip", ".npz", ".gz") or name.endswith("-ubyte"):
                 return path
     return None

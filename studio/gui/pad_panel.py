@@ -4,10 +4,14 @@ Every change to the drawing is run through the panel's network at once (one samp
 1024-16-16-10 network takes microseconds) and the outputs go to the prediction view. The network is a
 snapshot: the caller hands over a copy that is never trained further, so the panel may read it at any
 time from the GUI thread. The sample browser loads a training or test image into the pad so the learner
-can see what the network makes of real data, and then edit it.
+can see what the network makes of real data, and then edit it. An empty pad gets no prediction (a
+network's outputs for a blank page mean nothing): the view shows a dash and asks for a drawing.
 
-What it leaves out: training, loading data sets or models from files, and window-wide menus (the main
-window adds ``clear_action`` to a menu if it wants).
+"Add to my digits as..." only asks for it (``add_to_my_digits_requested``): the window owns the user's
+drawings and the dialog that labels them.
+
+What it leaves out: training, loading data sets or models from files, saving drawings, and window-wide
+menus (the main window adds ``clear_action`` and ``add_to_my_digits_action`` to menus if it wants).
 """
 from __future__ import annotations
 
@@ -29,17 +33,22 @@ SplitName = Literal["train", "test"]
 
 _NO_DATA = "No data set loaded."
 _OWN_DRAWING = "Your own drawing."
+#: The prediction view's hint for an empty pad.
+DRAW_HINT = "Draw a digit on the pad to see what the network thinks it is."
 
 
 class PadPanel(QWidget):
     """Paint pad + prediction view + Clear + a sample browser (split, index, Random).
 
-    ``prediction_changed(p)`` carries the network's outputs for the drawing, a (k,) float array, each
-    time they are computed (after a drawing change or a new network); nothing is sent without a network.
+    ``prediction_changed(p)`` follows every drawing change and every new network: ``p`` is the
+    network's outputs for the drawing, a (k,) float array, or ``None`` while the pad is empty (there is
+    nothing to predict). Nothing is sent without a network. ``add_to_my_digits_requested()`` asks the
+    owner to save the drawing; its action is enabled only while the pad holds ink.
     ``seed`` seeds the generator used by Random.
     """
 
     prediction_changed = Signal(object)
+    add_to_my_digits_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None, seed: int = 0) -> None:
         super().__init__(parent)
@@ -61,6 +70,15 @@ class PadPanel(QWidget):
         self._clear_button = QPushButton("Clear")
         self._clear_button.setToolTip("Erase the pad (shortcut: Delete or Backspace)")
         self._clear_button.clicked.connect(self.clear_action.trigger)
+
+        self.add_to_my_digits_action = QAction("Add drawing to my digits...", self)
+        self.add_to_my_digits_action.setToolTip("Save the drawing as one of your own digits: you say which "
+                                                "digit it is. Your digits can join the training set "
+                                                "(\"Train with my digits too\").")
+        self.add_to_my_digits_action.triggered.connect(self.add_to_my_digits_requested)
+        self.add_to_my_digits_button = QPushButton("Add to my digits as...")
+        self.add_to_my_digits_button.setToolTip(self.add_to_my_digits_action.toolTip())
+        self.add_to_my_digits_button.clicked.connect(self.add_to_my_digits_action.trigger)
 
         self._split_combo = QComboBox()
         self._split_combo.addItems(["train", "test"])
@@ -93,6 +111,7 @@ class PadPanel(QWidget):
         right.addWidget(browser)
         buttons = QHBoxLayout()
         buttons.addWidget(self._clear_button)
+        buttons.addWidget(self.add_to_my_digits_button)
         buttons.addStretch(1)
         right.addLayout(buttons)
 
@@ -101,6 +120,7 @@ class PadPanel(QWidget):
         layout.addLayout(right, 2)
 
         self._update_browser()
+        self._update_add_action(self.pad.image())
         self._predict()
 
     # -- public API -------------------------------------------------------------------------------
@@ -179,6 +199,7 @@ class PadPanel(QWidget):
             elif self._loaded is not None:
                 self._sample_label.setText(self._describe(*self._loaded) + ", edited")
                 self._loaded = None
+        self._update_add_action(image)
         self._predict(image)
 
     def _on_split_combo_changed(self, _index: int) -> None:
@@ -206,9 +227,18 @@ class PadPanel(QWidget):
         self.prediction_view.setToolTip("")
         if image is None:
             image = self.pad.image()
+        if not image.any():
+            self.prediction_view.show_hint(DRAW_HINT)
+            self.prediction_changed.emit(None)
+            return
         p = network.predict_proba(image[None].astype(np.float64))[0]
         self.prediction_view.set_probabilities(p)
         self.prediction_changed.emit(p.copy())
+
+    def _update_add_action(self, image: np.ndarray) -> None:
+        has_ink = bool(image.any())
+        self.add_to_my_digits_action.setEnabled(has_ink)
+        self.add_to_my_digits_button.setEnabled(has_ink)
 
     def _split(self, split: SplitName) -> Split | None:
         if self._dataset is None:

@@ -22,7 +22,8 @@ class PredictionView(QWidget):
     """Output bars for the digits 0..9 (the predicted one highlighted) and the predicted digit in big type.
 
     Feed it with ``set_probabilities(p)``: ``p`` of shape (k,) (k = 10 for digits), or ``None`` when
-    there is no model yet, which shows a dash and a hint.
+    there is no model yet, which shows a dash and a hint. ``show_hint(text)`` shows a dash and ``text``
+    when there is a model but nothing to predict (an empty pad).
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -104,6 +105,10 @@ class PredictionView(QWidget):
         self._digit_label.setText(str(self._predicted))
         self._value_label.setText(f"output {p[self._predicted]:.2f}")
         self._hint_label.setVisible(False)
+
+    def show_hint(self, hint: str) -> None:
+        """Show no prediction: empty bars, a dash, and ``hint`` saying why."""
+        self._show_nothing(hint)
 
     def probabilities(self) -> np.ndarray | None:
         """A copy of what is shown, or None."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from studio.core.network import Network
 from studio.core.weights_mosaic import (IMAGE_SIDE, build_mosaic, first_layer_tiles, grid_shape,
@@ -63,11 +63,17 @@ class WeightsView(QWidget):
 
         self._layer_combo = QComboBox()
         self._layer_combo.setToolTip("Which layer's weights to show")
+        # Always as wide as its longest entry: squeezed into a narrow row it cut "hidden 1" off.
+        self._layer_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self._layer_combo.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self._layer_combo.currentIndexChanged.connect(self._on_layer_combo_changed)
-        self._previous_button = QPushButton("◀ Previous")
-        self._next_button = QPushButton("Next ▶")
+        # Arrows only, so that the row fits beside the layer names in a narrow pane; tooltips say more.
+        self._previous_button = QPushButton("◀")
+        self._next_button = QPushButton("▶")
         self._previous_button.setToolTip("Show the previous units of this layer")
         self._next_button.setToolTip("Show the next units of this layer")
+        for button in (self._previous_button, self._next_button):
+            button.setFixedWidth(button.fontMetrics().horizontalAdvance("◀") + 28)
         self._previous_button.clicked.connect(self._on_previous_button_clicked)
         self._next_button.clicked.connect(self._on_next_button_clicked)
         self._page_label = QLabel("")
@@ -108,7 +114,8 @@ class WeightsView(QWidget):
         self._status_label.setMinimumHeight(self._status_label.fontMetrics().height() * 2)
 
         top = QHBoxLayout()
-        top.addWidget(self._layer_combo, 1)
+        top.addWidget(self._layer_combo)
+        top.addStretch(1)
         top.addWidget(self._previous_button)
         top.addWidget(self._page_label)
         top.addWidget(self._next_button)

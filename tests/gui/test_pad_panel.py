@@ -63,9 +63,11 @@ def test_without_a_network_the_view_shows_a_dash_and_a_hint(panel: PadPanel) -> 
 
 def test_set_network_predicts_the_current_drawing_at_once(qtbot, panel: PadPanel,
                                                           network: Network) -> None:
+    drawing = (np.random.default_rng(3).random(1024) < 0.2).astype(np.uint8)
+    panel.pad.set_image(drawing)
     with qtbot.waitSignal(panel.prediction_changed, timeout=1000) as blocker:
         panel.set_network(network)
-    expected = network.predict_proba(np.zeros((1, 1024)))[0]
+    expected = network.predict_proba(drawing[None].astype(float))[0]
     np.testing.assert_allclose(blocker.args[0], expected)
     np.testing.assert_allclose(panel.prediction_view.probabilities(), expected)
     assert panel.prediction_view.predicted_digit() == int(np.argmax(expected))
@@ -76,6 +78,7 @@ def test_set_network_predicts_the_current_drawing_at_once(qtbot, panel: PadPanel
 def test_a_stroke_changes_the_prediction_to_the_networks_output_for_the_pad(
         qtbot, panel: PadPanel, network: Network) -> None:
     panel.set_network(network)
+    stroke(qtbot, panel.pad, [(16, 5), (16, 27)])
     before = panel.prediction_view.probabilities()
     seen: list[np.ndarray] = []
     panel.prediction_changed.connect(seen.append)
@@ -216,3 +219,42 @@ def test_the_prediction_view_shows_outputs_as_given_and_highlights_the_largest(p
     assert view._plot.getPlotItem().getAxis("left").labelText == "output"
     view.set_probabilities(np.full(10, np.nan))
     assert view.digit_text() == "–" and "finite" in view.hint_text()
+
+
+def test_an_empty_pad_shows_no_prediction_but_asks_for_a_drawing(qtbot, panel: PadPanel,
+                                                                 network: Network) -> None:
+    with qtbot.waitSignal(panel.prediction_changed, timeout=1000) as blocker:
+        panel.set_network(network)
+    assert blocker.args == [None]                        # a blank page has nothing to predict
+    view = panel.prediction_view
+    assert view.digit_text() == "–" and view.value_text() == ""
+    assert view.predicted_digit() is None and view.probabilities() is None
+    assert "draw a digit" in view.hint_text().lower()
+    assert not view.bar_heights().any()
+    stroke(qtbot, panel.pad, [(4, 16), (28, 16)])
+    assert view.predicted_digit() is not None and view.hint_text() == ""
+    with qtbot.waitSignal(panel.prediction_changed, timeout=1000) as blocker:
+        panel.clear()
+    assert blocker.args == [None]
+    assert view.digit_text() == "–" and "draw a digit" in view.hint_text().lower()
+
+
+def test_without_a_network_an_empty_pad_still_says_there_is_no_model(panel: PadPanel) -> None:
+    assert "model" in panel.prediction_view.hint_text().lower()
+    assert "draw a digit" not in panel.prediction_view.hint_text().lower()
+
+
+def test_add_to_my_digits_asks_only_when_there_is_ink(qtbot, panel: PadPanel, dataset: Dataset) -> None:
+    button = panel.add_to_my_digits_button
+    assert not button.isEnabled() and not panel.add_to_my_digits_action.isEnabled()
+    with qtbot.assertNotEmitted(panel.add_to_my_digits_requested):
+        panel.add_to_my_digits_action.trigger()          # disabled: nothing asked
+    stroke(qtbot, panel.pad, [(10, 10), (20, 20)])
+    assert button.isEnabled()
+    with qtbot.waitSignal(panel.add_to_my_digits_requested, timeout=1000):
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    panel.clear()
+    assert not button.isEnabled()
+    panel.set_dataset(dataset)
+    panel.load_sample("train", 0)                        # a loaded sample counts as a drawing
+    assert button.isEnabled()

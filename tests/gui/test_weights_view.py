@@ -214,3 +214,15 @@ def test_the_mosaic_is_drawn_upright_and_not_transposed(view: WeightsView) -> No
     assert b > r + 80
     r, g, b = colour(16.5, 16.5)            # a zero weight: near white
     assert min(r, g, b) > 180
+
+
+def test_the_layer_names_are_never_cut_off_in_a_narrow_pane(qtbot, view: WeightsView) -> None:
+    # 256 units need page buttons beside the layer combo; at the window's 1440 px the pane is ~450 px.
+    view.set_network(Network.initialised((1024, 256, 128, 10), init="he", seed=0))
+    view.resize(440, 480)
+    qtbot.waitUntil(lambda: view._next_button.isVisible(), timeout=1000)
+    QApplication.processEvents()
+    combo = view._layer_combo
+    longest = max(combo.fontMetrics().horizontalAdvance(combo.itemText(i)) for i in range(combo.count()))
+    assert combo.width() >= longest + 20                 # the text plus the drop-down arrow
+    assert view._next_button.geometry().right() <= view.width()
