@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QProgressBar, 
 
 from studio.core.download import (DIGITS_SIZE, DIGITS_URL, TIMEOUT, DownloadCancelled, DownloadError,
                                   download_digits)
+from studio.gui.worker_thread import join_thread, start_in_thread
 
 #: Shortest time between two progress signals from the worker, in seconds.
 EMIT_INTERVAL = 0.05
@@ -156,25 +157,17 @@ class DownloadDialog(QDialog):
         self._cancel = threading.Event()
         self._error = None
         worker = _DownloadWorker(self._run_id, self._folder, self._url, self._timeout, self._cancel)
-        thread = QThread()
-        thread.setObjectName(f"download {self._run_id}")
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
-        # Direct: quit() is thread-safe, and a queued call would wait for the GUI thread, which may be
-        # blocked in _stop_thread()'s wait().
-        worker.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         worker.progressed.connect(self._on_worker_progressed)
         worker.succeeded.connect(self._on_worker_succeeded)
         worker.failed.connect(self._on_worker_failed)
         worker.cancelled.connect(self._on_worker_cancelled)
-        thread.finished.connect(self._on_thread_finished)
-        self._worker, self._thread = worker, thread
         self.progress_bar.setValue(0)
         self.status_label.setText("Connecting…")
         self.status_label.setStyleSheet("")
         self.retry_button.setVisible(False)
         self._set_cancel_text("Cancel")
-        thread.start()
+        self._worker = worker
+        self._thread = start_in_thread(worker, f"download {self._run_id}", self._on_thread_finished)
 
     def done(self, result: int) -> None:  # QDialog's name: every way of closing ends here
         self._stop_thread()
@@ -192,8 +185,7 @@ class DownloadDialog(QDialog):
             return
         self._cancel.set()
         self._run_id += 1          # whatever the old worker still sends is stale now
-        thread.quit()
-        thread.wait()
+        join_thread(thread, self)
         self._release()
 
     def _release(self) -> None:
