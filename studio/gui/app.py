@@ -33,7 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                  "to read handwritten digits.")
     parser.add_argument("--data", metavar="PATH",
                         help="data set to open: a folder with trainingDigits/ and testDigits/, a folder "
-                             "of digit files, or a .zip of either")
+                             "of digit files, or a .zip of either; MNIST IDX files (a folder holding them, "
+                             "or one images or labels file, .gz or not, with its partner beside it); or a "
+                             "folder of pictures sorted into class folders 0/ to 9/ (or train/ and test/ "
+                             "of them)")
     parser.add_argument("--settings", metavar="FILE.ini",
                         help="keep the window's settings in this INI file instead of the user's settings")
     return parser

@@ -6,14 +6,17 @@ delivers and the snapshots it sends, keeps a copy of the network at the best epo
 and, when early stopping is on, feeds every epoch to core's ``EarlyStopping`` and emits
 ``early_stop_requested`` once the accuracy has not improved for ``patience`` epochs.
 
-What "best" can mean here: the runner sends snapshots (copies of the network) only every ~0.1 s,
-each taken right after the last epoch it delivers with it. So weights can be kept only for epochs
-that came with a snapshot; ``best_epoch`` is the best of those, which is the true best epoch unless
-that one was delivered without a snapshot (then ``best_epoch`` is a nearby one). Early stopping sees
-every epoch.
+Where the weights come from: the runner sends snapshots (copies of the network) only every ~0.1 s,
+each taken right after the last epoch it delivers with it, so most epochs come without weights. It
+also sends a *candidate*, a copy taken right after each epoch that beat every earlier epoch of its run
+segment, with the batch holding that epoch (``best_candidate_ready``): offer those with
+``offer_candidate``, and ``best_epoch`` is the true best epoch (the first to reach the highest
+accuracy). Offered only snapshots, ``best_epoch`` is the best of the epochs that came with one, which
+may be a nearby epoch. Early stopping sees every epoch.
 
-Epoch numbers follow the metrics plot: a run trained in several segments (Start, Stop, Start again)
-continues its count after ``begin_segment`` (each ``train`` call numbers its epochs from 1).
+Epoch numbers are the events' own, which are the run's: a run trained in several segments (Start,
+Stop, Start again) carries on with ``train(..., first_epoch=k)``, which numbers its epochs from k + 1.
+``begin_segment`` only makes early stopping count its patience afresh.
 
 Left out: the rules themselves (``studio.core.evaluation``), stopping the run (the window calls the
 runner's ``stop`` on ``early_stop_requested``) and drawing the marker (the metrics plot).
@@ -47,9 +50,9 @@ class BestEpochTracker(QObject):
         self._patience: int | None = None
         self._early: EarlyStopping | None = None
         self._best = BestWeights()
-        self._offset = 0
         self._last_epoch = 0
         self._last_event: EpochFinished | None = None
+        self._batch: dict[int, float] = {}      # the latest batch's epochs and their accuracies
         self._stop_sent = False
         self.early_stopping_patience = early_stopping_patience
 
@@ -72,15 +75,15 @@ class BestEpochTracker(QObject):
     def reset(self) -> None:
         """Forget the run (a new network): no best epoch, early stopping counts afresh."""
         self._best = BestWeights()
-        self._offset = self._last_epoch = 0
+        self._last_epoch = 0
         self._last_event = None
+        self._batch = {}
         self.early_stopping_patience = self._patience
         self.best_epoch_changed.emit(None)
 
     def begin_segment(self) -> None:
-        """The run goes on (Start again on the same network): the next epochs, numbered from 1, continue
-        after the last one, and early stopping counts its patience afresh (the best weights stay)."""
-        self._offset = self._last_epoch
+        """The run goes on (Start again on the same network): early stopping counts its patience afresh;
+        the best weights stay, and the epochs go on with the run's numbers."""
         self.early_stopping_patience = self._patience
 
     def offer(self, events: Sequence[EpochFinished], snapshot: Network | None = None) -> bool:
@@ -93,8 +96,10 @@ class BestEpochTracker(QObject):
         later snapshot for the same epoch never replaces the first (an equal accuracy is not better).
         """
         stop = False
+        if events:
+            self._batch = {event.epoch: monitored_accuracy(event) for event in events}
         for event in events:
-            self._last_epoch = self._offset + event.epoch
+            self._last_epoch = event.epoch
             self._last_event = event
             if self._early is not None and not self._stop_sent and self._early.update(monitored_accuracy(event)):
                 stop = True
@@ -107,6 +112,16 @@ class BestEpochTracker(QObject):
             self._stop_sent = True
             self.early_stop_requested.emit()
         return changed
+
+    def offer_candidate(self, epoch: int, snapshot: Network) -> bool:
+        """Record ``snapshot``, the network right after ``epoch``, an epoch of the latest ``events``
+        offered (the runner's ``best_candidate_ready``, which follows the batch holding its epoch).
+        Returns True if the best epoch changed; a candidate for an epoch not in that batch is ignored."""
+        accuracy = self._batch.get(int(epoch))
+        if accuracy is None or not self._best.offer(int(epoch), accuracy, snapshot):
+            return False
+        self.best_epoch_changed.emit(self._best.epoch)
+        return True
 
     # -- reading and restoring ----------------------------------------------------------------------
 

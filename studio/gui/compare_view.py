@@ -81,6 +81,9 @@ TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("End", "finished, diverged (NaN or infinity) or stopped; hover for details"),
 )
 
+#: About how many characters of run names fit on one line of the legend under the chart.
+LEGEND_CHARS = 80
+
 #: Redraw period of the chart's timer, ms.
 REDRAW_MS = 33
 
@@ -100,6 +103,22 @@ def _milestone(summary: RunSummary, threshold: float) -> str:
     epoch = summary.epochs_to(threshold)
     seconds = summary.seconds_to(threshold)
     return "-" if epoch is None or seconds is None else f"{epoch} ({_seconds(seconds)} s)"
+
+
+def _legend_rows(labels: list[str], width: int = LEGEND_CHARS, most: int = 4) -> list[tuple[int, int]]:
+    """Split the legend's entries into rows (start, end) of at most ``most`` entries and about
+    ``width`` characters (a long entry gets a row of its own), so that no row runs off the chart."""
+    rows: list[tuple[int, int]] = []
+    start, used = 0, 0
+    for i, label in enumerate(labels):
+        size = len(label) + 6                      # the colour mark and the gap
+        if i > start and (used + size > width or i - start == most):
+            rows.append((start, i))
+            start, used = i, 0
+        used += size
+    if start < len(labels):
+        rows.append((start, len(labels)))
+    return rows
 
 
 class _KnobLine:
@@ -581,7 +600,7 @@ class CompareView(QWidget):
             return
         parts = [f"<span style='color:{self._color(i)}; font-size:14pt'>&#9473;&#9473;</span>"
                  f"&nbsp;{html.escape(label)}" for i, label in enumerate(self._labels)]
-        rows = ["&nbsp;&nbsp;&nbsp; ".join(parts[i:i + 4]) for i in range(0, len(parts), 4)]
+        rows = ["&nbsp;&nbsp;&nbsp; ".join(parts[a:b]) for a, b in _legend_rows(self._labels)]
         rows.append("<span style='color:#555'>solid: training accuracy · dashed: test accuracy</span>")
         self.legend.setText("<br>".join(rows), size="9pt")
 

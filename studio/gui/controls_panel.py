@@ -16,6 +16,10 @@ with is locked, with a tooltip saying why, because the running worker would neve
 The learning rate stays editable: ``learning_rate_changed(float)`` lets the window pass it to the
 run, which uses it from the next epoch.
 
+Early stopping is not part of a ``TrainingConfig`` (the window stops the run, not the trainer): its
+spin box in the Optimiser box has its own ``early_stopping_patience()`` (None when off) and
+``early_stopping_changed(int | None)``, and stays editable during a run.
+
 Left out: file dialogs (the window's), and deciding when a new network is needed (``NETWORK_FIELDS``
 says which settings define one).
 """
@@ -65,10 +69,18 @@ PRESET_TIPS: dict[str, str] = {
     "article": "The tutorial exactly: 1024-16-16-10 sigmoid, squared error, randn weights and biases, "
                "learning rate 0.01, one update per sample, one fixed sample order. Slow but faithful: "
                "expect training accuracy near 99% after several hundred epochs, test accuracy near 91%.",
-    "best": "The most accurate recipe known for these digits: 256 ReLU units, softmax + cross-entropy, "
-            "He initialisation, batches of 16 with momentum 0.9, weight decay and random shifts of up "
-            "to 2 pixels. Expect about 99% test accuracy within a minute.",
+    "best": "The most accurate recipe known for these digits: two ReLU layers of 256 and 128 units, "
+            "softmax + cross-entropy, He initialisation, batches of 64 with momentum 0.9, weight decay "
+            "and random shifts of up to 2 pixels. Expect about 99% test accuracy within a minute.",
+    "fast": "The quickest to a good result: one layer of 32 tanh units, softmax + cross-entropy, Xavier "
+            "initialisation, batches of 32 with momentum 0.9. On the tutorial's digits it passes 97% "
+            "test accuracy within a few epochs, about a tenth of a second.",
 }
+
+EARLY_STOPPING_TIP = ("Stop the run once this many epochs in a row have brought no better test accuracy "
+                      "(training accuracy if the data set has no test part); off at 0. The weights of "
+                      "the best epoch are kept either way: Run > Restore best weights puts them back. "
+                      "Editable during a run: it counts from the next epoch.")
 
 
 def needs_new_network(a: TrainingConfig, b: TrainingConfig) -> bool:
@@ -99,6 +111,7 @@ class ControlsPanel(QWidget):
 
     config_changed = Signal(object)
     learning_rate_changed = Signal(float)
+    early_stopping_changed = Signal(object)    # int, or None when off
     open_dataset_requested = Signal(str)       # "folder", "file" (.zip or MNIST) or "tutorial"
     my_digits_requested = Signal()
     train_with_my_digits_changed = Signal(bool)
@@ -135,14 +148,19 @@ class ControlsPanel(QWidget):
         layout.addWidget(init_box)
         layout.addWidget(optimiser_box)
         layout.addStretch(1)
+        # Tight enough that the whole panel fits a 900-pixel-high window without scrolling.
+        for box in (data_box, run_box, network_box, init_box, optimiser_box):
+            box.layout().setContentsMargins(8, 4, 8, 6)
+            if isinstance(box.layout(), QFormLayout):
+                box.layout().setVerticalSpacing(4)
 
         self._locked_widgets: list[QWidget] = [
             self.hidden_edit, self.activation_combo, self.loss_combo, self.init_combo, self.scale_spin,
             self.bias_combo, self.seed_spin, self.batch_spin, self.momentum_spin, self.decay_spin,
             self.shift_spin, self.order_combo, self.max_epochs_spin, self.article_button, self.best_button,
-            self.my_digits_check,
+            self.fast_button, self.my_digits_check,
         ]
-        for widget in self._locked_widgets + [self.lr_spin]:
+        for widget in self._locked_widgets + [self.lr_spin, self.early_stopping_spin]:
             self._base_tips[widget] = widget.toolTip()
         self._fill(PRESETS["article"])
         self.set_my_digits_counts([0] * 10)
@@ -244,13 +262,17 @@ class ControlsPanel(QWidget):
     def _build_presets_row(self) -> QHBoxLayout:
         self.article_button = QPushButton("Article preset")
         self.best_button = QPushButton("Best preset")
+        self.fast_button = QPushButton("Fast preset")
         self.article_button.setToolTip(PRESET_TIPS["article"])
         self.best_button.setToolTip(PRESET_TIPS["best"])
+        self.fast_button.setToolTip(PRESET_TIPS["fast"])
         self.article_button.clicked.connect(self._on_article_button_clicked)
         self.best_button.clicked.connect(self._on_best_button_clicked)
+        self.fast_button.clicked.connect(self._on_fast_button_clicked)
         row = QHBoxLayout()
         row.addWidget(self.article_button)
         row.addWidget(self.best_button)
+        row.addWidget(self.fast_button)
         return row
 
     def _build_network_box(self) -> QGroupBox:
@@ -372,10 +394,18 @@ class ControlsPanel(QWidget):
         form.addRow("Weight decay:", self.decay_spin)
         form.addRow("Random shift:", self.shift_spin)
         form.addRow("Sample order:", self.order_combo)
+        self.early_stopping_spin = QSpinBox()
+        self.early_stopping_spin.setRange(0, 1_000_000)
+        self.early_stopping_spin.setSpecialValueText("off")
+        self.early_stopping_spin.setPrefix("after ")
+        self.early_stopping_spin.setSuffix(" epochs")
+        self.early_stopping_spin.setToolTip(EARLY_STOPPING_TIP)
         form.addRow("Max epochs:", self.max_epochs_spin)
+        form.addRow("Early stopping:", self.early_stopping_spin)
         for spin in (self.lr_spin, self.batch_spin, self.momentum_spin, self.decay_spin, self.shift_spin,
-                     self.max_epochs_spin):
+                     self.max_epochs_spin, self.early_stopping_spin):
             spin.setKeyboardTracking(False)
+        self.early_stopping_spin.valueChanged.connect(self._on_early_stopping_spin_value_changed)
         self.lr_spin.valueChanged.connect(self._on_lr_spin_value_changed)
         for spin in (self.batch_spin, self.momentum_spin, self.decay_spin, self.shift_spin,
                      self.max_epochs_spin):
@@ -472,6 +502,24 @@ class ControlsPanel(QWidget):
     @Slot()
     def _on_best_button_clicked(self) -> None:
         self.set_config(PRESETS["best"])
+
+    @Slot()
+    def _on_fast_button_clicked(self) -> None:
+        self.set_config(PRESETS["fast"])
+
+    # -- early stopping -------------------------------------------------------------------------------
+
+    def early_stopping_patience(self) -> int | None:
+        """Epochs without a better test accuracy before the run should stop; None when off."""
+        return self.early_stopping_spin.value() or None
+
+    def set_early_stopping_patience(self, patience: int | None) -> None:
+        """Show ``patience`` (None or 0: off); emits ``early_stopping_changed`` if it changed."""
+        self.early_stopping_spin.setValue(int(patience or 0))
+
+    @Slot(int)
+    def _on_early_stopping_spin_value_changed(self, value: int) -> None:
+        self.early_stopping_changed.emit(value or None)
 
     @Slot()
     def _on_open_button_clicked(self) -> None:

@@ -1,9 +1,17 @@
 """The studio's main window: it builds the panels and wires them together, and nothing else.
 
-Left: the settings panel (``ControlsPanel``) in a dock. Centre: the live curves (``MetricsPlot``) above
-the weights of the first layer (``WeightsView``) and the drawing pad (``PadPanel``); an empty-state page
-explains how to open a data set when none is loaded. The training itself runs in the
-``TrainingRunner``'s thread: the window hands it the network and then only shows snapshots.
+Left: the settings panel (``ControlsPanel``) in a dock. Centre: four tabs (View menu, Ctrl+1 to Ctrl+4).
+"Training", the default, shows the live curves (``MetricsPlot``) above the weights of the first layer
+(``WeightsView``) and the drawing pad (``PadPanel``); "Saturation & gradients" looks inside the network
+(``DiagnosticsView``); "Mistakes" is the confusion matrix, whose cells open a gallery of samples that
+load into the pad (``ConfusionView``); "Compare runs" trains variations of the current settings side by
+side (``CompareView``, in worker processes). An empty-state page explains how to open a data set when
+none is loaded. The training itself runs in the ``TrainingRunner``'s thread: the window hands it the
+network and then only shows snapshots, to every view alike.
+
+The best epoch: a ``BestEpochTracker`` keeps the weights of the best epoch by test accuracy, marked on
+the curves; Run > Restore best weights puts them back, and the Early stopping setting stops a run that
+has not improved for that many epochs.
 
 The network's life: it is built from the settings (and rebuilt at once when a network setting is
 edited before any training, so the weights view previews each initialiser); Start trains it, Stop keeps
@@ -19,7 +27,8 @@ Errors a user can cause (a malformed data set, a bad model file, an impossible s
 ``show_error`` (a non-blocking message box) and never replace what is loaded. Settings, window layout
 and last folders are remembered in the ``QSettings`` given to the constructor (tests pass an INI file).
 
-Left out: maths of any kind (``studio.core``), thread handling (``training_runner``), drawing.
+Left out: maths of any kind (``studio.core``), thread handling (``training_runner``,
+``compare_runner``), drawing.
 """
 from __future__ import annotations
 
@@ -30,10 +39,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QUrl, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QGroupBox, QHBoxLayout, QLabel,
                                QMainWindow, QMenu, QMessageBox, QProgressBar, QPushButton, QScrollArea,
-                               QSplitter, QStackedWidget, QVBoxLayout, QWidget)
+                               QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
 
 from studio.core.data import DataError, Dataset
 from studio.core.download import digits_archive_path, has_digits_archive
@@ -43,7 +52,11 @@ from studio.core.network import Network
 from studio.core.sources import export_source, open_data_source
 from studio.core.training import PRESETS, EpochFinished, RunDiverged, RunFinished, TrainingConfig
 from studio.gui.add_to_my_digits import ask_and_add
+from studio.gui.best_epoch import BestEpochTracker
+from studio.gui.compare_view import CompareView
+from studio.gui.confusion_view import ConfusionView
 from studio.gui.controls_panel import NETWORK_FIELDS, ControlsPanel, needs_new_network
+from studio.gui.diagnostics_view import DiagnosticsView
 from studio.gui.download_dialog import DownloadDialog
 from studio.gui.metrics_plot import MetricsPlot
 from studio.gui.my_digits_dialog import MyDigitsDialog
@@ -70,6 +83,22 @@ _OPEN_FILE_FILTERS = ("Data set files (*.zip *-ubyte *-ubyte.gz);;Zip archives (
                       "MNIST files (*-ubyte *-ubyte.gz);;All files (*)")
 _STATE_NAMES = {"idle": "Ready", "running": "Training", "paused": "Paused", "stopping": "Stopping"}
 
+#: The central tabs, in order: (name, View menu text, tooltip).
+TABS: tuple[tuple[str, str, str], ...] = (
+    ("Training", "&Training: curves, weights and pad",
+     "The learning curves, the first layer's weights and the drawing pad, live while it trains"),
+    ("Saturation && gradients", "&Saturation and gradients",
+     "Inside the network: how many units are saturated, how much gradient reaches each layer and how "
+     "far its weights move, and why squared error learns slowly"),
+    ("Mistakes", "&Mistakes: confusion matrix",
+     "Which digits the network reads as which; click a cell to see those samples, click a sample to "
+     "load it into the pad"),
+    ("Compare runs", "&Compare runs",
+     "Train variations of the current settings side by side (initialisers, learning rates, ...) and "
+     "compare how fast they learn"),
+)
+TRAINING_TAB, DIAGNOSTICS_TAB, MISTAKES_TAB, COMPARE_TAB = range(len(TABS))
+
 
 class MainWindow(QMainWindow):
     """The studio's window. ``settings`` defaults to the user's QSettings for Backprop Studio."""
@@ -87,6 +116,8 @@ class MainWindow(QMainWindow):
         self._my_digits = MyDigits()
         self._my_digits_dialog: MyDigitsDialog | None = None
         self._download_dialog: DownloadDialog | None = None
+        self._weights_epoch: int | None = None     # set when the network holds an earlier epoch's weights
+        self._early_stop_pending = False
 
         self.setWindowTitle(APPLICATION)
         self.setAcceptDrops(True)
@@ -95,6 +126,10 @@ class MainWindow(QMainWindow):
         self.metrics = MetricsPlot()
         self.weights = WeightsView()
         self.pad = PadPanel()
+        self.diagnostics = DiagnosticsView()
+        self.confusion = ConfusionView()
+        self.compare = CompareView(PRESETS["article"])
+        self.best = BestEpochTracker(parent=self)
         self._build_layout()
         self._build_status_bar()
         self._build_menus()
@@ -160,9 +195,16 @@ class MainWindow(QMainWindow):
         empty_layout.addSpacing(12)
         empty_layout.addLayout(buttons)
         empty_layout.addStretch(2)
+        self.view_tabs = QTabWidget()
+        self.view_tabs.setObjectName("view_tabs")
+        self.view_tabs.setDocumentMode(True)
+        for page, (name, _, tip) in zip((self.main_splitter, self.diagnostics, self.confusion, self.compare),
+                                        TABS):
+            index = self.view_tabs.addTab(page, name)
+            self.view_tabs.setTabToolTip(index, tip)
         self.stack = QStackedWidget()
         self.stack.addWidget(empty)
-        self.stack.addWidget(self.main_splitter)
+        self.stack.addWidget(self.view_tabs)
         self.setCentralWidget(self.stack)
 
     def _build_status_bar(self) -> None:
@@ -225,11 +267,28 @@ class MainWindow(QMainWindow):
                           self.load_model_action, None, self.export_png_action, self.export_csv_action,
                           None, self.quit_action])
 
+        self.restore_best_action = make_action(self, "Restore &best weights", self.restore_best_weights,
+                                               "Ctrl+B", "Put back the weights of the best epoch so far "
+                                               "(the green line on the curves): the highest test accuracy")
+        self.restore_best_action.setEnabled(False)
         _fill_menu(self.menuBar().addMenu("&Run"),
                    [self.controls.start_pause_action, self.controls.step_action, self.controls.stop_action,
-                    None, self.controls.reset_action])
+                    None, self.restore_best_action, None, self.controls.reset_action])
 
         view = self.menuBar().addMenu("&View")
+        self.tab_actions: list[QAction] = []
+        group = QActionGroup(self)
+        for index, (_, text, tip) in enumerate(TABS):
+            action = make_action(self, text, None, f"Ctrl+{index + 1}", tip)
+            action.setCheckable(True)
+            action.setData(index)
+            action.setEnabled(False)             # until a data set is open
+            group.addAction(action)
+            view.addAction(action)
+            self.tab_actions.append(action)
+        self.tab_actions[TRAINING_TAB].setChecked(True)
+        group.triggered.connect(self._on_tab_actions_triggered)
+        view.addSeparator()
         view.addAction(self.settings_dock.toggleViewAction())
         self.log_loss_action = make_action(self, "&Log-scale loss", None, None,
                                            "Show the loss on a logarithmic axis")
@@ -258,11 +317,18 @@ class MainWindow(QMainWindow):
         self.controls.reset_requested.connect(self._on_controls_reset_requested)
         self.controls.config_changed.connect(self._on_controls_config_changed)
         self.controls.learning_rate_changed.connect(self._on_controls_learning_rate_changed)
+        self.controls.early_stopping_changed.connect(self._on_controls_early_stopping_changed)
         self.runner.epochs_arrived.connect(self._on_runner_epochs_arrived)
         self.runner.snapshot_ready.connect(self._on_runner_snapshot_ready)
+        self.runner.best_candidate_ready.connect(self._on_runner_best_candidate_ready)
         self.runner.run_finished.connect(self._on_runner_run_finished)
         self.runner.run_failed.connect(self._on_runner_run_failed)
         self.runner.state_changed.connect(self._on_runner_state_changed)
+        self.best.best_epoch_changed.connect(self.metrics.set_best_epoch)
+        self.best.best_epoch_changed.connect(self._on_best_best_epoch_changed)
+        self.best.early_stop_requested.connect(self._on_best_early_stop_requested)
+        self.confusion.sample_chosen.connect(self._on_confusion_sample_chosen)
+        self.view_tabs.currentChanged.connect(self._on_view_tabs_current_changed)
 
     # -- public: what the menus, the tests and the command line call ---------------------------------
 
@@ -296,15 +362,26 @@ class MainWindow(QMainWindow):
         self._dataset = dataset
         self.controls.set_dataset(dataset)
         self.pad.set_dataset(dataset)
+        # The views see the loaded data set, also when a run adds my digits to its training part.
+        self.diagnostics.set_dataset(dataset)     # forgets what it measured on the old data
+        self.confusion.set_dataset(dataset)
+        self.compare.set_dataset(dataset)
         self.stack.setCurrentIndex(1)
         self.export_dataset_action.setEnabled(True)
+        for action in self.tab_actions:
+            action.setEnabled(True)
         self._update_progress()
         self.setWindowTitle(f"{dataset.name} - {APPLICATION}")
         if self._network is None:
             self._new_network_from_settings()
-        elif len(self.metrics.history):
-            # The trained network stays; its numbers on the new data start a new run.
-            self.metrics.start_run(self._current_config())
+        else:
+            if len(self.metrics.history):
+                # The trained network stays; its numbers on the new data start a new run.
+                self.metrics.start_run(self._current_config())
+                self.best.reset()
+                self._weights_epoch = None
+            if self._snapshot is not None:
+                self.diagnostics.record(self.metrics.history.last_epoch, self._snapshot)
         self._settings.setValue("data/last", str(Path(path).resolve()))
         self._settings.setValue("folders/data", str(Path(path).resolve().parent))
         self.statusBar().showMessage(f"Opened {dataset.name}: {len(dataset.train)} training and "
@@ -336,6 +413,9 @@ class MainWindow(QMainWindow):
             return
         self._run_max_epochs = config.max_epochs
         self._network_fresh = False
+        self._weights_epoch = None
+        self._early_stop_pending = False
+        self.best.begin_segment()                 # early stopping counts afresh; the best weights stay
         if dataset is not self._dataset:
             added = len(dataset.train) - len(self._dataset.train)
             self.statusBar().showMessage(f"Training on {self._dataset.name} and {added} of my digits: "
@@ -354,11 +434,15 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot save the model", "There is no network yet: open a data set first.")
             return False
         history = self.metrics.history
-        info: dict[str, object] = {"config": self._current_config().to_dict(), "epochs": history.last_epoch}
-        if len(history):
-            info["train_accuracy"] = float(history.column("train_acc")[-1])
+        # After Restore best weights the network holds an earlier epoch's weights: describe that one.
+        epoch = self._weights_epoch if self._weights_epoch is not None and not self.runner.is_live \
+            else history.last_epoch
+        info: dict[str, object] = {"config": self._current_config().to_dict(), "epochs": epoch}
+        row = history.row(epoch) if len(history) else None
+        if row is not None:
+            info["train_accuracy"] = row["train_acc"]
             if history.has_test:
-                info["test_accuracy"] = float(history.column("test_acc")[-1])
+                info["test_accuracy"] = row["test_acc"]
         if self._dataset is not None:
             info["dataset"] = self._dataset.name
         try:
@@ -385,7 +469,10 @@ class MainWindow(QMainWindow):
         config = self._config_for_loaded(network, info)
         self.runner.shutdown()
         self._network, self._network_config, self._network_fresh = network, config, False
+        self._weights_epoch = None
         self.metrics.start_run(config, label=f"{config.label()} (from {Path(path).name})")
+        self.best.reset()
+        self.diagnostics.reset()
         self.controls.set_config(config)
         self._show_network(network.copy())
         self._settings.setValue("folders/model", str(Path(path).resolve().parent))
@@ -393,6 +480,28 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Loaded {Path(path).name}"
                                      + (f", trained for {epochs} epochs" if isinstance(epochs, int) else ""), 8000)
         return True
+
+    def restore_best_weights(self) -> bool:
+        """Put the best epoch's weights back into the network (only while no run trains it) and show
+        them in every view; False if there are none to restore."""
+        epoch, accuracy = self.best.best_epoch, self.best.best_accuracy
+        if self.runner.is_live or self._network is None or epoch is None or accuracy is None:
+            return False
+        try:
+            self.best.restore_into(self._network)
+        except ValueError as error:
+            self.show_error("Cannot restore the best weights", str(error))
+            return False
+        self._weights_epoch = epoch
+        self.diagnostics.reset()                  # its timeline was of the weights that went on training
+        self._show_network(self._network.copy(), epoch)
+        self.statusBar().showMessage(f"Restored the weights of epoch {epoch} ({self.best.monitored} "
+                                     f"{100 * accuracy:.1f}%). Start trains on from them.", 10000)
+        return True
+
+    def show_tab(self, index: int) -> None:
+        """Bring the central tab ``index`` (``TRAINING_TAB``, ``DIAGNOSTICS_TAB``, ...) to the front."""
+        self.view_tabs.setCurrentIndex(index)
 
     def export_curves_png(self, path: str | Path) -> bool:
         try:
@@ -543,15 +652,22 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot build the network", str(error))
             return False
         self._network, self._network_config, self._network_fresh = network, config, True
+        self._weights_epoch = None
         self.metrics.start_run(config)
+        self.best.reset()
+        self.diagnostics.reset()
         self._show_network(network.copy())
         self._update_progress()
         return True
 
-    def _show_network(self, snapshot: Network) -> None:
+    def _show_network(self, snapshot: Network, epoch: int | None = None) -> None:
+        """Show ``snapshot`` (a copy nobody trains; the views share it) as of ``epoch`` (default: the
+        run's last) in every view."""
         self._snapshot = snapshot
         self.weights.set_network(snapshot)
         self.pad.set_network(snapshot)
+        self.diagnostics.record(self.metrics.history.last_epoch if epoch is None else epoch, snapshot)
+        self.confusion.update_network(snapshot)
 
     def _current_config(self) -> TrainingConfig:
         """The panel's settings with the network's own network settings (for saving and labels)."""
@@ -611,6 +727,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_controls_config_changed(self, config: TrainingConfig) -> None:
         self._settings.setValue("config", json.dumps(config.to_dict()))
+        self.compare.set_base_config(config)
         if self.runner.is_live:
             return
         if self._network_config is not None and needs_new_network(config, self._network_config):
@@ -625,6 +742,11 @@ class MainWindow(QMainWindow):
     def _on_controls_learning_rate_changed(self, lr: float) -> None:
         self.runner.set_learning_rate(lr)
 
+    @Slot(object)
+    def _on_controls_early_stopping_changed(self, patience: int | None) -> None:
+        self.best.early_stopping_patience = patience
+        self._settings.setValue("training/early_stopping", patience or 0)
+
     # -- slots: the runner ------------------------------------------------------------------------------
 
     @Slot(object)
@@ -635,17 +757,26 @@ class MainWindow(QMainWindow):
         self.speed_label.setText(format_rate(history.samples_per_second()))
         self.elapsed_label.setText(format_duration(history.total_seconds))
         self._update_progress()
+        self.best.offer(events)                   # may ask for an early stop
 
     @Slot(object)
     def _on_runner_snapshot_ready(self, snapshot: Network) -> None:
+        self.best.offer([], snapshot)
         self._show_network(snapshot)
+
+    @Slot(object)
+    def _on_runner_best_candidate_ready(self, candidate: tuple[int, Network]) -> None:
+        self.best.offer_candidate(*candidate)
 
     @Slot(object)
     def _on_runner_run_finished(self, event: RunFinished | RunDiverged) -> None:
         if isinstance(event, RunDiverged):
             self.show_error("Training diverged", event.message)
+        elif self._early_stop_pending:
+            self._show_early_stop_message()       # again: the run's last snapshot may have moved the best
         elif event.reason == "max_epochs":
             self.statusBar().showMessage(f"Finished: {self.metrics.history.last_epoch} epochs.", 8000)
+        self._early_stop_pending = False
 
     @Slot(str)
     def _on_runner_run_failed(self, message: str) -> None:
@@ -656,6 +787,53 @@ class MainWindow(QMainWindow):
         self.controls.set_run_state(state)
         self.state_label.setText(_STATE_NAMES.get(state, state))
         self._update_progress()
+        self._update_restore_action()
+
+    # -- slots: the best epoch and the views ------------------------------------------------------------
+
+    @Slot(object)
+    def _on_best_best_epoch_changed(self, _epoch: int | None) -> None:
+        self._update_restore_action()
+
+    @Slot()
+    def _on_best_early_stop_requested(self) -> None:
+        self.runner.stop()
+        self._early_stop_pending = True
+        self._show_early_stop_message()
+
+    def _show_early_stop_message(self) -> None:
+        best = self.best
+        kept = "" if best.best_epoch is None or best.best_accuracy is None else \
+            f"; best was epoch {best.best_epoch} ({100 * best.best_accuracy:.1f}%)"
+        self.statusBar().showMessage(f"Stopped early: no better {best.monitored} for "
+                                     f"{best.early_stopping_patience} epochs{kept}", 15000)
+
+    def _update_restore_action(self) -> None:
+        self.restore_best_action.setEnabled(not self.runner.is_live and self.best.best_epoch is not None)
+
+    @Slot(str, int)
+    def _on_confusion_sample_chosen(self, split: str, index: int) -> None:
+        try:
+            self.pad.load_sample("test" if split == "test" else "train", index)
+        except ValueError as error:
+            self.statusBar().showMessage(str(error), 8000)
+            return
+        self.show_tab(TRAINING_TAB)
+        self.statusBar().showMessage(f"In the pad: {self.pad.sample_text()}", 5000)
+
+    @Slot(int)
+    def _on_view_tabs_current_changed(self, index: int) -> None:
+        if 0 <= index < len(self.tab_actions):
+            self.tab_actions[index].setChecked(True)
+        if index == COMPARE_TAB:
+            try:
+                self.compare.set_base_config(self.controls.config())
+            except ValueError:
+                pass                               # an invalid field: keep the last valid base
+
+    @Slot(QAction)
+    def _on_tab_actions_triggered(self, action: QAction) -> None:
+        self.show_tab(int(action.data()))
 
     # -- slots: my digits, the pad, the download ---------------------------------------------------------
 
@@ -773,6 +951,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt's name
         if self._download_dialog is not None:
             self._download_dialog.reject()       # cancels the download and joins its thread
+        self.confusion.close_gallery()
+        self.compare.shutdown()                  # cancels a comparison, joins its thread and processes
         self.runner.shutdown()
         self._save_settings()
         super().closeEvent(event)
@@ -802,11 +982,15 @@ class MainWindow(QMainWindow):
         if self._network is None:
             self._new_network(config)
         self.controls.set_train_with_my_digits(s.value("data/train_with_my_digits", False, type=bool))
+        self.controls.set_early_stopping_patience(s.value("training/early_stopping", 0, type=int))
+        self.best.early_stopping_patience = self.controls.early_stopping_patience()
         self.metrics.set_log_loss(s.value("view/log_loss", False, type=bool))
         self.metrics.set_smoothing(s.value("view/smoothing", 1, type=int))
         splitter = s.value("window/splitter")
         if splitter is not None:
             self.main_splitter.restoreState(splitter)
+        tab = s.value("view/tab", TRAINING_TAB, type=int)
+        self.show_tab(tab if 0 <= tab < len(TABS) else TRAINING_TAB)
 
     def _save_settings(self) -> None:
         s = self._settings
@@ -814,6 +998,8 @@ class MainWindow(QMainWindow):
         s.setValue("window/state", self.saveState())
         s.setValue("window/splitter", self.main_splitter.saveState())
         s.setValue("data/train_with_my_digits", self.controls.train_with_my_digits())
+        s.setValue("training/early_stopping", self.controls.early_stopping_patience() or 0)
+        s.setValue("view/tab", self.view_tabs.currentIndex())
         s.setValue("view/log_loss", self.metrics.log_loss)
         s.setValue("view/smoothing", self.metrics.smoothing)
         try:

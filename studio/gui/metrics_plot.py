@@ -21,7 +21,10 @@ fails with Qt 6.11+). ``export_csv`` writes the current run to the chosen file a
 to a file beside it, ``<name>-previous-<k>.csv`` (k = 1 is the oldest), all with the columns of
 ``RunHistory.to_csv``, so every file has the same header and reads the same way.
 
-Left out: marking the best test-accuracy epoch; training and its control (``training_runner``).
+The best epoch (``set_best_epoch``, from the window's ``BestEpochTracker``) is a green dashed vertical
+line labelled "best" on both plots; a new run clears it.
+
+Left out: choosing the best epoch (``best_epoch``); training and its control (``training_runner``).
 """
 from __future__ import annotations
 
@@ -45,6 +48,9 @@ PALETTE: tuple[str, ...] = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e
 
 #: Redraw period of the timer, ms (about 30 redraws a second at most).
 REDRAW_MS = 33
+
+#: The best-epoch line: green, dashed, under the current run's curves.
+BEST_PEN = pg.mkPen((0, 150, 60), width=1.5, style=Qt.PenStyle.DashLine)
 
 #: The four curves of a run: (name, history column, plot, scale, dashed).
 CURVES: tuple[tuple[str, str, str, float, bool], ...] = (
@@ -158,6 +164,17 @@ class MetricsPlot(QWidget):
             marker.hide()
             plot.addItem(marker, ignoreBounds=True)
             self._markers.append(marker)
+        self._best_epoch: int | None = None
+        self._best_lines: list[pg.InfiniteLine] = []
+        # The label where the curves seldom are: high on the loss plot, low on the accuracy plot.
+        for plot, position in ((self.loss_plot, 0.93), (self.accuracy_plot, 0.07)):
+            line = pg.InfiniteLine(angle=90, movable=False, pen=BEST_PEN, label="best",
+                                   labelOpts={"position": position, "color": (0, 130, 50),
+                                              "anchors": [(0, 0.5), (0, 0.5)]})
+            line.setZValue(5)
+            line.hide()
+            plot.addItem(line, ignoreBounds=True)
+            self._best_lines.append(line)
 
         self._follow = True
         self._ranges: dict[str, tuple[float, float]] = {}
@@ -305,6 +322,7 @@ class MetricsPlot(QWidget):
         for column in self._display.values():
             column.reset()
         self._hide_marker()
+        self.set_best_epoch(None)
         self._dirty = True
         return self._current.history
 
@@ -318,6 +336,27 @@ class MetricsPlot(QWidget):
         if first:
             self._update_legend()
         self._dirty = True
+
+    @property
+    def best_epoch(self) -> int | None:
+        """The epoch the best line marks, or None when it is hidden."""
+        return self._best_epoch
+
+    @property
+    def best_lines(self) -> tuple[pg.InfiniteLine, ...]:
+        """The best-epoch lines: on the loss plot, then on the accuracy plot."""
+        return tuple(self._best_lines)
+
+    @Slot(object)
+    def set_best_epoch(self, epoch: int | None) -> None:
+        """Mark ``epoch`` with the "best" line on both plots; None hides it."""
+        self._best_epoch = None if epoch is None else int(epoch)
+        for line in self._best_lines:
+            if epoch is None:
+                line.hide()
+            else:
+                line.setValue(epoch)
+                line.show()
 
     def clear_previous_runs(self) -> None:
         """Remove the faded curves of earlier runs; the current run stays."""

@@ -10,6 +10,12 @@ GUI's event queue. Snapshots are rarer than epochs because each one redraws the 
 pad's prediction, the GUI's costliest updates, and the GUI thread's Python time is taken from training
 (one GIL). Snapshots are copies because pyqtgraph and the views keep references to what they get.
 
+So that the best epoch's weights can be kept even when no snapshot falls on it, the worker also copies
+the network after every epoch whose monitored accuracy (``studio.core.evaluation.monitored_accuracy``:
+test accuracy, else training accuracy) beats every earlier epoch since ``start``, and sends the latest such
+copy with the next emit as ``best_candidate_ready((epoch, network))``, right after the batch holding
+that epoch and before the batch's snapshot. These are for keeping, not for display.
+
 Steering (pause, resume, step one epoch, stop, learning rate) goes to the run's ``RunControl`` by
 direct method calls from the GUI thread: a busy worker would only see queued signals after its loop
 returned. When the run is about to block on a pause it first emits what it holds, so a paused or
@@ -33,6 +39,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from studio.core.data import Dataset
+from studio.core.evaluation import monitored_accuracy
 from studio.core.network import Network
 from studio.core.training import EpochFinished, RunControl, RunDiverged, RunFinished, TrainingConfig, train
 from studio.gui.worker_thread import join_thread, start_in_thread
@@ -65,6 +72,7 @@ class _Worker(QObject):
 
     epochs_arrived = Signal(object)
     snapshot_ready = Signal(object)
+    best_candidate_ready = Signal(object)
     run_finished = Signal(object)
     run_failed = Signal(object)
     blocked = Signal(object)
@@ -84,6 +92,8 @@ class _Worker(QObject):
         self._pending: list[EpochFinished] = []
         self._last_emit = -math.inf
         self._last_snapshot = -math.inf
+        self._best_accuracy = -math.inf
+        self._candidate: tuple[int, Network] | None = None   # the best epoch not yet sent, and its copy
 
     @Slot()
     def run(self) -> None:
@@ -95,6 +105,10 @@ class _Worker(QObject):
                                first_epoch=self._first_epoch):
                 if isinstance(event, EpochFinished):
                     self._pending.append(event)
+                    accuracy = monitored_accuracy(event)
+                    if accuracy > self._best_accuracy:         # never true for NaN
+                        self._best_accuracy = accuracy
+                        self._candidate = (event.epoch, self._network.copy())
                     now = time.monotonic()
                     if now - self._last_emit >= self._emit_interval:
                         self._flush(snapshot=now - self._last_snapshot >= self._snapshot_interval)
@@ -118,6 +132,11 @@ class _Worker(QObject):
         if self._pending:
             self.epochs_arrived.emit((self.run_id, self._pending))
             self._pending = []
+        if self._candidate is not None:
+            # Sent even when the snapshot below is of the same epoch: a paused run's snapshot may be
+            # taken mid-epoch, the candidate never is.
+            self.best_candidate_ready.emit((self.run_id, self._candidate))
+            self._candidate = None
         self._last_emit = time.monotonic()
         if snapshot:
             self.snapshot_ready.emit((self.run_id, self._network.copy()))
@@ -134,12 +153,15 @@ class TrainingRunner(QObject):
 
     Signals (all delivered in the GUI thread):
     ``epochs_arrived(list[EpochFinished])``, ``snapshot_ready(Network)`` (a copy, the receiver's to
-    keep), ``run_finished(RunFinished | RunDiverged)``, ``run_failed(str)`` (an unexpected error;
-    the run is over) and ``state_changed(str)``, one of ``idle``, ``running``, ``paused``, ``stopping``.
+    keep), ``best_candidate_ready((epoch, Network))`` (a copy taken right after an epoch that beat
+    every earlier one since ``start``, delivered after the batch holding that epoch),
+    ``run_finished(RunFinished | RunDiverged)``, ``run_failed(str)`` (an unexpected error; the run is
+    over) and ``state_changed(str)``, one of ``idle``, ``running``, ``paused``, ``stopping``.
     """
 
     epochs_arrived = Signal(object)
     snapshot_ready = Signal(object)
+    best_candidate_ready = Signal(object)
     run_finished = Signal(object)
     run_failed = Signal(str)
     state_changed = Signal(str)
@@ -194,6 +216,7 @@ class TrainingRunner(QObject):
                          self._snapshot_interval)
         worker.epochs_arrived.connect(self._on_worker_epochs_arrived)
         worker.snapshot_ready.connect(self._on_worker_snapshot_ready)
+        worker.best_candidate_ready.connect(self._on_worker_best_candidate_ready)
         worker.run_finished.connect(self._on_worker_run_finished)
         worker.run_failed.connect(self._on_worker_run_failed)
         worker.blocked.connect(self._on_worker_blocked)
@@ -265,6 +288,11 @@ class TrainingRunner(QObject):
     def _on_worker_snapshot_ready(self, payload: tuple[int, Network]) -> None:
         if self._is_current(payload):
             self.snapshot_ready.emit(payload[1])
+
+    @Slot(object)
+    def _on_worker_best_candidate_ready(self, payload: tuple[int, tuple[int, Network]]) -> None:
+        if self._is_current(payload):
+            self.best_candidate_ready.emit(payload[1])
 
     @Slot(object)
     def _on_worker_run_finished(self, payload: tuple[int, RunFinished | RunDiverged]) -> None:

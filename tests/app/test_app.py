@@ -35,3 +35,9 @@ def test_startup_tries_the_given_data_then_the_built_in_then_the_last(tmp_path: 
     candidates = app.startup_datasets(str(given), str(last))
     expected = [given] + ([DEFAULT_DATASET] if DEFAULT_DATASET.exists() else []) + [last]
     assert candidates == expected
+
+
+def test_the_data_option_names_every_kind_of_source() -> None:
+    text = " ".join(app.build_parser().format_help().split())
+    for kind in ("trainingDigits/", ".zip", "MNIST IDX", "class folders 0/ to 9/"):
+        assert kind in text

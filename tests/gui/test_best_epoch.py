@@ -77,14 +77,19 @@ def test_early_stopping_off_never_asks_and_can_be_turned_on() -> None:
     assert requests == [None]
 
 
-def test_segments_continue_the_epoch_count_and_reset_forgets(qtbot: QtBot) -> None:
+def test_a_new_segment_keeps_the_run_numbers_and_reset_forgets(qtbot: QtBot) -> None:
     tracker = BestEpochTracker(early_stopping_patience=2)
     tracker.offer([epoch(1, 0.5), epoch(2, 0.7), epoch(3, 0.6), epoch(4, 0.6)], net(0))
     assert tracker.stop_requested and tracker.last_epoch == 4
-    tracker.begin_segment()                                   # Start again: train() counts from 1
+    assert tracker.best_epoch == 4                            # the only epoch offered with weights
+    tracker.begin_segment()                                   # Start again: train(first_epoch=4) goes on at 5
     assert not tracker.stop_requested
-    tracker.offer([epoch(1, 0.8)], net(1))
-    assert tracker.last_epoch == 5 and tracker.best_epoch == 5
+    tracker.offer([epoch(5, 0.6), epoch(6, 0.8)], net(1))
+    assert tracker.last_epoch == 6 and tracker.best_epoch == 6 and not tracker.stop_requested
+    tracker.offer([epoch(7, 0.8)])
+    assert not tracker.stop_requested                         # patience counts afresh from epoch 5
+    tracker.offer([epoch(8, 0.8)])
+    assert tracker.stop_requested
     with qtbot.waitSignal(tracker.best_epoch_changed, timeout=1000) as blocker:
         tracker.reset()
     assert blocker.args == [None]
@@ -107,3 +112,21 @@ def test_restoring_into_a_network_of_another_shape_is_refused() -> None:
     tracker.offer([epoch(1, 0.5)], net(0))
     with pytest.raises(ValueError, match="network"):
         tracker.restore_into(Network.initialised((1024, 8, 10), seed=0))
+
+
+def test_a_candidate_keeps_an_epoch_that_came_without_a_snapshot(qtbot: QtBot) -> None:
+    tracker = BestEpochTracker()
+    tracker.offer([epoch(1, 0.5)], net(0))
+    assert tracker.best_epoch == 1
+    tracker.offer([epoch(2, 0.6), epoch(3, 0.9), epoch(4, 0.7)])
+    assert tracker.offer_candidate(9, net(9)) is False           # not an epoch of the latest batch
+    with qtbot.waitSignal(tracker.best_epoch_changed, timeout=1000) as blocker:
+        assert tracker.offer_candidate(3, net(3))
+    assert blocker.args == [3]
+    assert (tracker.best_epoch, tracker.best_accuracy) == (3, 0.9)
+    tracker.offer([], net(4))                                    # the batch's snapshot, of epoch 4
+    assert tracker.best_epoch == 3
+    assert_same_weights(tracker.best_network(), net(3))
+    tracker.offer([epoch(5, 0.9)])
+    assert tracker.offer_candidate(5, net(5)) is False           # equal is not better: the first stays
+    assert tracker.best_epoch == 3

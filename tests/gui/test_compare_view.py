@@ -16,7 +16,7 @@ from pytestqt.qtbot import QtBot
 
 from studio.core.compare import summarise
 from studio.core.training import TrainingConfig, train
-from studio.gui.compare_view import CompareView
+from studio.gui.compare_view import LEGEND_CHARS, CompareView, _legend_rows
 from tests.helpers import tiny_dataset
 
 BASE = TrainingConfig(hidden=(8,), lr=0.5, batch_size=1, max_epochs=3, seed=2)
@@ -125,3 +125,14 @@ def test_without_a_data_set_run_is_off(view: CompareView) -> None:
     assert not view.run_button.isEnabled()
     assert view.run() is False
     assert "data set" in view.status_text()
+
+
+def test_the_legend_breaks_long_run_names_into_rows_that_fit() -> None:
+    short = ["randn", "rand", "zeros", "ones", "xavier", "he"]
+    assert _legend_rows(short) == [(0, 4), (4, 6)]               # at most four short names a row
+    long = [f"{init}, lr 0.03, 32, tanh, ce, batch 32, momentum 0.9" for init in ("randn", "xavier", "zeros")]
+    rows = _legend_rows(long)
+    assert rows == [(0, 1), (1, 2), (2, 3)]                       # one long name a row
+    for a, b in rows:
+        assert sum(len(label) + 6 for label in long[a:b]) <= LEGEND_CHARS or b - a == 1
+    assert _legend_rows([]) == []

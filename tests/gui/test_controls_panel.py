@@ -62,6 +62,24 @@ def test_presets_fill_the_form_and_announce_it(qtbot: QtBot, panel: ControlsPane
     assert panel.config() == PRESETS["best"]
     panel.article_button.click()
     assert panel.config() == PRESETS["article"]
+    with qtbot.waitSignal(panel.config_changed) as signal:
+        panel.fast_button.click()
+    assert signal.args[0] == PRESETS["fast"] and panel.config() == PRESETS["fast"]
+    assert "97%" in panel.fast_button.toolTip()
+
+
+def test_early_stopping_is_off_at_zero_and_stays_editable_during_a_run(qtbot: QtBot, panel: ControlsPanel) -> None:
+    assert panel.early_stopping_patience() is None and panel.early_stopping_spin.text() == "off"
+    with qtbot.waitSignal(panel.early_stopping_changed) as signal:
+        panel.early_stopping_spin.setValue(5)
+    assert signal.args == [5] and panel.early_stopping_patience() == 5
+    assert panel.early_stopping_spin.text() == "after 5 epochs"
+    panel.set_dataset(small_dataset())
+    panel.set_run_state("running")
+    assert panel.early_stopping_spin.isEnabled() and not panel.fast_button.isEnabled()
+    with qtbot.waitSignal(panel.early_stopping_changed) as signal:
+        panel.set_early_stopping_patience(None)
+    assert signal.args == [None] and panel.early_stopping_patience() is None
 
 
 def test_edits_emit_config_changed_with_the_new_settings(qtbot: QtBot, panel: ControlsPanel) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPointF, Qt
 from pytestqt.qtbot import QtBot
 
 from studio.core.history import smooth
@@ -60,6 +60,25 @@ def test_plotted_values_equal_the_emitted_metrics(plot: MetricsPlot) -> None:
         x, y = plotted(plot, name)
         np.testing.assert_array_equal(x, epochs)
         np.testing.assert_allclose(y, values, rtol=1e-12)
+
+
+def test_the_best_epoch_line_is_on_both_plots_until_a_new_run(plot: MetricsPlot) -> None:
+    plot.start_run(TrainingConfig())
+    plot.add_epochs(events(1, 30))
+    assert all(not line.isVisible() for line in plot.best_lines)
+    plot.set_best_epoch(17)
+    assert plot.best_epoch == 17
+    assert [plot.loss_plot.vb, plot.accuracy_plot.vb] == [line.getViewBox() for line in plot.best_lines]
+    for line in plot.best_lines:
+        assert line.isVisible() and line.value() == 17 and not line.movable
+        assert line.label.toPlainText() == "best"
+        assert line.pen.style() == Qt.PenStyle.DashLine
+        assert line.pen.color() not in [curve.opts["pen"].color() for curve in plot.curves.values()]
+    plot.set_best_epoch(None)
+    assert plot.best_epoch is None and all(not line.isVisible() for line in plot.best_lines)
+    plot.set_best_epoch(5)
+    plot.start_run(TrainingConfig())                          # a new run has no best epoch yet
+    assert plot.best_epoch is None and all(not line.isVisible() for line in plot.best_lines)
 
 
 def test_the_timer_redraws_only_when_something_changed(qtbot: QtBot, plot: MetricsPlot) -> None:

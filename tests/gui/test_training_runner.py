@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from studio.core.data import Dataset, Split
 from studio.core.network import Network
-from studio.core.training import EpochFinished, RunDiverged, RunFinished, TrainingConfig
+from studio.core.training import EpochFinished, RunDiverged, RunFinished, TrainingConfig, train
 from studio.gui.training_runner import TrainingRunner
 
 
@@ -241,3 +241,35 @@ def test_soak_tens_of_thousands_of_signals(qtbot: QtBot) -> None:
     assert len(rec.batches) + len(rec.snapshots) > 20_000
     assert [e.epoch for e in rec.epochs] == list(range(1, 10_501))
     assert rec.finished == [RunFinished(10_500, "max_epochs")]
+
+
+def test_every_new_best_epoch_comes_with_its_own_weights(qtbot: QtBot) -> None:
+    # Emits after every epoch, snapshots almost never: the candidates alone carry the best weights.
+    runner = TrainingRunner(emit_interval=0.0, snapshot_interval=1e9)
+    log: list[tuple[str, object]] = []
+    runner.epochs_arrived.connect(lambda events: log.append(("epochs", [e.epoch for e in events])))
+    runner.best_candidate_ready.connect(lambda candidate: log.append(("candidate", candidate)))
+    config = TrainingConfig(hidden=(8,), lr=0.5, max_epochs=15)
+    dataset = tiny_dataset()
+    try:
+        runner.start(config.build_network(), dataset, config)
+        qtbot.waitUntil(lambda: runner.state == "idle", timeout=20_000)
+    finally:
+        runner.shutdown()
+    # The oracle: the same run in this process, the network copied after every epoch.
+    network = config.build_network()
+    after: dict[int, Network] = {}
+    records, best = [], -np.inf
+    for event in train(network, dataset, config):
+        if isinstance(event, EpochFinished):
+            after[event.epoch] = network.copy()
+            if event.test_accuracy > best:
+                best = event.test_accuracy
+                records.append(event.epoch)
+    assert len(records) >= 2
+    candidates = [(i, value) for i, (kind, value) in enumerate(log) if kind == "candidate"]
+    assert [epoch for _, (epoch, _) in candidates] == records
+    for i, (epoch, weights) in candidates:
+        assert log[i - 1] == ("epochs", [epoch])               # right after the batch holding its epoch
+        for a, b in zip(weights.parameters(), after[epoch].parameters()):
+            np.testing.assert_array_equal(a, b)
