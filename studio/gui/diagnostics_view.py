@@ -51,6 +51,9 @@ MIN_INTERVAL = 0.25
 #: seconds is followed by a pause of at least t / MAX_SHARE (wide networks are measured less often).
 MAX_SHARE = 0.1
 
+#: How many times less often the view measures while hidden.
+HIDDEN_SLOWDOWN = 4
+
 _NO_DATA = "Open a data set and train (or build) a network to look inside it."
 _WAITING = "Waiting for a network: press Start or Step."
 _BAND_BRUSH = (160, 160, 160, 70)
@@ -238,7 +241,10 @@ class DiagnosticsView(QWidget):
         if self._tracker is None:
             return
         self._pending = (int(epoch), network)
-        wait = self._last_record + max(self._min_interval, self._cost / MAX_SHARE) - time.monotonic()
+        # Hidden, the view still measures (so its time series has no gaps when shown) but less often:
+        # every measurement is GUI-thread time taken from training.
+        interval = self._min_interval * (1 if self.isVisible() else HIDDEN_SLOWDOWN)
+        wait = self._last_record + max(interval, self._cost / MAX_SHARE) - time.monotonic()
         if wait <= 0:
             self.flush()
         elif not self._throttle.isActive():

@@ -1,7 +1,7 @@
 """Live curves of a run: loss and accuracy, on the training and the test set, against the epoch.
 
 Epochs from the training runner go into a ``RunHistory`` (``studio.core.history``); nothing is drawn
-when they arrive. A ~30 Hz timer redraws only when something changed, handing pyqtgraph views of the
+when they arrive. A 20 Hz timer redraws only when something changed, handing pyqtgraph views of the
 history's columns (``setData`` on slices) with peak downsampling, so a run of 100,000 epochs still
 redraws in a few milliseconds. Smoothing (a trailing moving average) is for display only and is
 computed incrementally: each redraw smooths just the new epochs.
@@ -46,8 +46,9 @@ from studio.core.training import EpochFinished, TrainingConfig
 PALETTE: tuple[str, ...] = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
                             "#e377c2", "#17becf", "#7f7f7f", "#bcbd22")
 
-#: Redraw period of the timer, ms (about 30 redraws a second at most).
-REDRAW_MS = 33
+#: Redraw period of the timer, ms (20 redraws a second at most: smooth enough for curves, and half
+#: the GUI-thread time of 30).
+REDRAW_MS = 50
 
 #: The best-epoch line: green, dashed, under the current run's curves.
 BEST_PEN = pg.mkPen((0, 150, 60), width=1.5, style=Qt.PenStyle.DashLine)
@@ -349,8 +350,15 @@ class MetricsPlot(QWidget):
 
     @Slot(object)
     def set_best_epoch(self, epoch: int | None) -> None:
-        """Mark ``epoch`` with the "best" line on both plots; None hides it."""
+        """Mark ``epoch`` with the "best" line on both plots at the next redraw; None hides it.
+
+        Early in a run the best epoch changes almost every epoch; moving the lines once per frame
+        instead of once per change keeps that off the GUI thread's budget."""
         self._best_epoch = None if epoch is None else int(epoch)
+        self._dirty = True
+
+    def _place_best_lines(self) -> None:
+        epoch = self._best_epoch
         for line in self._best_lines:
             if epoch is None:
                 line.hide()
@@ -419,6 +427,7 @@ class MetricsPlot(QWidget):
         """Hand the current run's numbers to its curves now (the timer does this when needed)."""
         self._dirty = False
         self._set_curves_data(self._current, final=False)
+        self._place_best_lines()
         self._follow_data()
 
     def _set_curves_data(self, run: _PlottedRun, final: bool) -> None:

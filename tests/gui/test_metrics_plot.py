@@ -67,7 +67,8 @@ def test_the_best_epoch_line_is_on_both_plots_until_a_new_run(plot: MetricsPlot)
     plot.add_epochs(events(1, 30))
     assert all(not line.isVisible() for line in plot.best_lines)
     plot.set_best_epoch(17)
-    assert plot.best_epoch == 17
+    assert plot.best_epoch == 17 and plot.is_dirty
+    plot.redraw()                                             # the lines move with the next frame
     assert [plot.loss_plot.vb, plot.accuracy_plot.vb] == [line.getViewBox() for line in plot.best_lines]
     for line in plot.best_lines:
         assert line.isVisible() and line.value() == 17 and not line.movable
@@ -75,9 +76,11 @@ def test_the_best_epoch_line_is_on_both_plots_until_a_new_run(plot: MetricsPlot)
         assert line.pen.style() == Qt.PenStyle.DashLine
         assert line.pen.color() not in [curve.opts["pen"].color() for curve in plot.curves.values()]
     plot.set_best_epoch(None)
+    plot.redraw()
     assert plot.best_epoch is None and all(not line.isVisible() for line in plot.best_lines)
     plot.set_best_epoch(5)
     plot.start_run(TrainingConfig())                          # a new run has no best epoch yet
+    plot.redraw()
     assert plot.best_epoch is None and all(not line.isVisible() for line in plot.best_lines)
 
 
