@@ -362,7 +362,7 @@ class MetricsPlot(QWidget):
         for line in self._best_lines:
             if epoch is None:
                 line.hide()
-            else:
+            elif line.value() != epoch or not line.isVisible():   # moving a line costs a re-layout
                 line.setValue(epoch)
                 line.show()
 
