@@ -1,7 +1,7 @@
 """Live curves of a run: loss and accuracy, on the training and the test set, against the epoch.
 
 Epochs from the training runner go into a ``RunHistory`` (``studio.core.history``); nothing is drawn
-when they arrive. A 20 Hz timer redraws only when something changed, handing pyqtgraph views of the
+when they arrive. A 10 Hz timer redraws only when something changed, handing pyqtgraph views of the
 history's columns (``setData`` on slices) with peak downsampling, so a run of 100,000 epochs still
 redraws in a few milliseconds. Smoothing (a trailing moving average) is for display only and is
 computed incrementally: each redraw smooths just the new epochs.
@@ -46,9 +46,10 @@ from studio.core.training import EpochFinished, TrainingConfig
 PALETTE: tuple[str, ...] = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
                             "#e377c2", "#17becf", "#7f7f7f", "#bcbd22")
 
-#: Redraw period of the timer, ms (20 redraws a second at most: smooth enough for curves, and half
-#: the GUI-thread time of 30).
-REDRAW_MS = 50
+#: Redraw period of the timer, ms (10 redraws a second at most). Each redraw runs pyqtgraph's Python
+#: paint code, which takes the interpreter lock from a per-sample training run: at 30 Hz the GUI thread
+#: used ~20% of a core while training the article preset, at 10 Hz ~13% (tests/benchmarks/bench_gui.py).
+REDRAW_MS = 100
 
 #: The best-epoch line: green, dashed, under the current run's curves.
 BEST_PEN = pg.mkPen((0, 150, 60), width=1.5, style=Qt.PenStyle.DashLine)

@@ -2,7 +2,7 @@
 
 ``TrainingRunner`` lives in the GUI thread; for each run it makes a worker ``QObject`` (no parent) and
 starts it on its own ``QThread`` through ``studio.gui.worker_thread``. The worker
-iterates the core's training generator and *coalesces* what it yields: it emits at most every 50 ms
+iterates the core's training generator and *coalesces* what it yields: it emits at most every 100 ms
 the list of ``EpochFinished`` events since its last emit, and with it, at most every 250 ms, a snapshot
 (``network.copy()``, taken in the worker at that moment, between epochs); it always emits the remainder,
 a last snapshot and the final event when the run ends. Emitting every epoch from a fast loop floods the
@@ -44,8 +44,9 @@ from studio.core.network import Network
 from studio.core.training import EpochFinished, RunControl, RunDiverged, RunFinished, TrainingConfig, train
 from studio.gui.worker_thread import join_thread, start_in_thread
 
-#: Shortest time between two emits of the worker, in seconds (about 20 updates a second at most).
-EMIT_INTERVAL = 0.05
+#: Shortest time between two emits of the worker, in seconds (10 deliveries a second at most, the
+#: curves' redraw rate: sending more often would only queue work for the GUI thread).
+EMIT_INTERVAL = 0.1
 
 #: Shortest time between two snapshots, in seconds (4 a second at most: heatmaps, pad and views redraw
 #: from them, and every redraw is GUI-thread time taken from a per-sample run).
