@@ -135,7 +135,7 @@ def main() -> int:
         print("\n(a) throughput: headless train() loop vs the same run in the app "
               f"({args.reps} interleaved repetitions, seconds per epoch)")
         cases = {"article (per-sample SGD)": replace(PRESETS["article"], max_epochs=40),
-                 "best (batches of 16, 256 ReLU)": replace(PRESETS["best"], max_epochs=8)}
+                 "best (mini-batches)": replace(PRESETS["best"], max_epochs=8)}
         for name, config in cases.items():
             headless, inside = [], []
             for _ in range(args.reps):
