@@ -106,8 +106,9 @@ def test_a_run_fills_the_views_and_marks_the_best_epoch(qtbot: QtBot, window: Ma
     assert best.best_epoch == int(np.argmax(test_acc)) + 1 < last
     assert best.best_accuracy == test_acc.max() == 1.0
     assert window.metrics.best_epoch == best.best_epoch
-    for line in window.metrics.best_lines:
-        assert line.isVisible() and line.value() == best.best_epoch
+    # The lines move with the plot's next frame.
+    qtbot.waitUntil(lambda: all(line.isVisible() and line.value() == best.best_epoch
+                                for line in window.metrics.best_lines), timeout=2000)
 
     # Saturation & gradients measured the final snapshot, as of the last epoch.
     window.tab_actions[DIAGNOSTICS_TAB].trigger()
