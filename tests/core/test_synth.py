@@ -102,6 +102,32 @@ def test_a_nearest_neighbour_learns_synthetic_digits_well_above_chance() -> None
     assert (predicted == test.labels).mean() > 0.7
 
 
+def test_the_warp_bends_a_digit_smoothly_and_keeps_its_stroke_order() -> None:
+    """The warp moves points by a few hundredths of the height, neighbours alike (no tearing), and
+    keeps each polyline's length in points."""
+    line = np.stack([np.full(41, 0.3), np.linspace(0.0, 1.0, 41)], axis=1)
+    bar = np.stack([np.linspace(0.0, 0.6, 21), np.full(21, 0.55)], axis=1)
+    moved = [synth._warp([line, bar], np.random.default_rng(seed)) for seed in range(20)]
+    for warped_line, warped_bar in moved:
+        assert warped_line.shape == line.shape and warped_bar.shape == bar.shape
+        shift = warped_line - line
+        assert np.abs(shift).max() < 0.35
+        # Smooth: the shift of one point is close to that of the next (0.025 apart).
+        assert np.abs(np.diff(shift, axis=0)).max() < 0.05
+        # The proportion warp is monotonic: the vertical stroke still runs downwards.
+        assert (np.diff(warped_line[:, 1]) > 0).all()
+    assert np.std([w[0] - line for w in moved]) > 0.02
+
+
+def test_edge_noise_is_smooth_with_unit_spread() -> None:
+    noise = synth._smooth_noise(np.random.default_rng(0).normal(size=(200, 34, 34)))
+    assert noise.shape == (200, 32, 32)
+    assert 0.95 < noise.std() < 1.05
+    # Neighbouring pixels share six of their nine white-noise terms: correlation 2/3.
+    neighbours = np.corrcoef(noise[:, :, :-1].ravel(), noise[:, :, 1:].ravel())[0, 1]
+    assert 0.6 < neighbours < 0.73
+
+
 def test_dataset_train_is_the_split_of_its_seed_and_test_is_different() -> None:
     dataset = synth.generate_dataset(SMALL, SMALL[::-1], seed=4, name="tiny")
     assert dataset.name == "tiny" and dataset.test is not None
