@@ -15,7 +15,7 @@ from typing import Sequence, TextIO
 
 import numpy as np
 
-from studio.core.data import DataError, Dataset, parse_digit_text
+from studio.core.data import DataError, parse_digit_text
 from studio.core.evaluation import confusion_matrix
 from studio.core.model_file import ModelFileError, load_model, save_model
 from studio.core.network import ACTIVATIONS, BIAS_INITS, INITS, LOSSES

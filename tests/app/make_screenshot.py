@@ -48,7 +48,7 @@ def main() -> int:
     args = parser.parse_args()
     sys.setswitchinterval(studio_app.SWITCH_INTERVAL)
 
-    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app = QApplication.instance() or QApplication([sys.argv[0]])  # noqa: F841 - keeps Qt alive
     data = SHARED_DIGITS if SHARED_DIGITS.exists() else DEFAULT_DATASET
     with tempfile.TemporaryDirectory() as folder:
         window = MainWindow(QSettings(str(Path(folder) / "screenshot.ini"), QSettings.Format.IniFormat))

@@ -1,7 +1,7 @@
 """The whole window: open data, train, steer, save and load, errors, settings, closing while training."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -28,41 +28,6 @@ def write_dataset(folder: Path, n_train: int = 40, n_test: int = 20, seed: int =
 
     export_dataset(Dataset(folder.name, str(folder), split(n_train), split(n_test)), folder)
     return folder
-
-
-class Errors(list):
-    """Replaces MainWindow.show_error: records (title, text) instead of opening a box."""
-
-    def __call__(self, title: str, text: str) -> None:
-        self.append((title, text))
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> QSettings:
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-
-
-@pytest.fixture
-def make_window(qtbot: QtBot, settings: QSettings) -> Iterator[Callable[..., MainWindow]]:
-    made: list[MainWindow] = []
-
-    def make(fast: bool = True) -> MainWindow:
-        window = MainWindow(settings)
-        qtbot.addWidget(window)
-        window.errors = Errors()
-        window.show_error = window.errors
-        if fast:
-            window.controls.set_config(TrainingConfig(hidden=(8,), max_epochs=None))
-        window.show()
-        qtbot.waitExposed(window)
-        made.append(window)
-        return window
-
-    yield make
-    for window in made:
-        thread = window.runner.thread
-        window.runner.shutdown()
-        assert thread is None or thread.isFinished()
 
 
 @pytest.fixture
@@ -327,7 +292,7 @@ def test_settings_are_remembered(qtbot: QtBot, make_window: Callable[..., MainWi
     first.metrics.set_log_loss(True)
     first.close()
     assert Path(settings.fileName()).exists()
-    second = make_window(fast=False)
+    second = make_window(config=None)
     assert second.controls.config().lr == 0.125
     assert second.controls.config().hidden == (12,)
     assert second.metrics.log_loss
@@ -336,7 +301,7 @@ def test_settings_are_remembered(qtbot: QtBot, make_window: Callable[..., MainWi
 
 
 def test_the_real_digits_train_in_the_window(qtbot: QtBot, make_window: Callable[..., MainWindow], digits_dir: Path) -> None:
-    window = make_window(fast=False)
+    window = make_window(config=None)
     window.controls.set_config(PRESETS["best"])
     assert window.open_dataset(digits_dir)
     assert len(window.dataset.train) == 1934 and len(window.dataset.test) == 946

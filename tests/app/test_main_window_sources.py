@@ -23,51 +23,14 @@ from pytestqt.qtbot import QtBot
 from studio.core import download
 from studio.core.data import Dataset, format_digit_text, load_dataset
 from studio.core.my_digits import MyDigits
-from studio.core.training import TrainingConfig
-from studio.core.user_dirs import ENV_VAR
 from studio.gui import main_window as main_window_module
 from studio.gui.add_to_my_digits import DigitLabelDialog
 from studio.gui.download_dialog import DownloadDialog
 from studio.gui.main_window import MainWindow
-from tests.app.test_main_window import Errors, write_dataset
+from tests.app.test_main_window import write_dataset
 from tests.conftest import DIGITS_ZIP, MNIST, require_shared
 from tests.core.test_mnist import idx_images, some_images, write_pair
 from tests.local_http import LocalServer, Route
-
-
-@pytest.fixture
-def user_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The user's data folder for this test (downloads and my digits go here)."""
-    folder = tmp_path / "user-data"
-    monkeypatch.setenv(ENV_VAR, str(folder))
-    return folder
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> QSettings:
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-
-
-@pytest.fixture
-def make_window(qtbot: QtBot, settings: QSettings, user_dir: Path) -> Iterator[Callable[[], MainWindow]]:
-    made: list[MainWindow] = []
-
-    def make() -> MainWindow:
-        window = MainWindow(settings)
-        qtbot.addWidget(window)
-        window.errors = Errors()
-        window.show_error = window.errors
-        window.controls.set_config(TrainingConfig(hidden=(8,), max_epochs=None))
-        window.show()
-        qtbot.waitExposed(window)
-        made.append(window)
-        return window
-
-    yield make
-    for window in made:
-        window.runner.shutdown()
-        if window._download_dialog is not None:
-            window._download_dialog.reject()
 
 
 @pytest.fixture

@@ -10,13 +10,13 @@ stays put, and the runner's snapshots (every 0.1 s) fall on the first epoch and 
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from studio.core.data import export_dataset
@@ -24,20 +24,13 @@ from studio.core.evaluation import EarlyStopping
 from studio.core.model_file import load_model
 from studio.core.network import Network
 from studio.core.training import PRESETS, TrainingConfig, train
-from studio.core.user_dirs import ENV_VAR
 from studio.gui.main_window import COMPARE_TAB, DIAGNOSTICS_TAB, MISTAKES_TAB, TRAINING_TAB, MainWindow
-from tests.app.test_main_window import Errors
 from tests.helpers import tiny_dataset
 
 #: Learns the tiny data set in about 15 epochs; unlimited, so a run ends only when asked to.
 CONFIG = TrainingConfig(hidden=(16,), activation="tanh", loss="ce", init="xavier", bias_init="zeros",
                         lr=0.002, batch_size=10, momentum=0.0, order="shuffle", max_epochs=None, seed=0)
 DEADLINE_MS = 20_000     # reached only if something hangs
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> QSettings:
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
 
 
 @pytest.fixture
@@ -48,32 +41,8 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def make_window(qtbot: QtBot, settings: QSettings, tmp_path: Path,
-                monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], MainWindow]]:
-    monkeypatch.setenv(ENV_VAR, str(tmp_path / "user-data"))
-    made: list[MainWindow] = []
-
-    def make() -> MainWindow:
-        window = MainWindow(settings)
-        qtbot.addWidget(window)
-        window.errors = Errors()
-        window.show_error = window.errors
-        window.resize(1440, 900)
-        window.show()
-        qtbot.waitExposed(window)
-        made.append(window)
-        return window
-
-    yield make
-    for window in made:
-        window.close()                     # joins the training and comparison threads
-        assert window.runner.thread is None and window.compare.runner.thread is None
-    assert multiprocessing.active_children() == []
-
-
-@pytest.fixture
 def window(make_window: Callable[[], MainWindow], data_dir: Path) -> MainWindow:
-    window = make_window()
+    window = make_window(config=None, size=(1440, 900))
     assert window.open_dataset(data_dir)
     window.controls.set_config(CONFIG)
     return window
@@ -192,7 +161,7 @@ def test_early_stopping_stops_a_run_and_is_remembered(qtbot: QtBot, window: Main
     np.testing.assert_array_equal(history.column("epoch"), np.arange(1, history.last_epoch + 1))
 
     window.close()
-    again = make_window()
+    again = make_window(config=None, size=(1440, 900))
     assert again.controls.early_stopping_spin.value() == 2 and again.best.early_stopping_patience == 2
 
 
@@ -242,7 +211,7 @@ def test_compare_tab_follows_the_settings_and_closing_mid_comparison_ends_it(qtb
 
 def test_tabs_menus_and_the_fast_preset(qtbot: QtBot, make_window: Callable[[], MainWindow],
                                         data_dir: Path) -> None:
-    window = make_window()
+    window = make_window(config=None, size=(1440, 900))
     assert [window.view_tabs.tabText(i) for i in range(window.view_tabs.count())] == \
         ["Training", "Saturation && gradients", "Mistakes", "Compare runs"]
     assert [a.shortcut().toString() for a in window.tab_actions] == ["Ctrl+1", "Ctrl+2", "Ctrl+3", "Ctrl+4"]

@@ -12,7 +12,7 @@ import pytest
 from studio.core.augment import shift_images
 from studio.core.data import load_dataset
 from studio.core.training import (PRESETS, EpochFinished, RunControl, RunDiverged, RunFinished,
-                                  TrainingConfig, epoch_order, sgd_epoch, train)
+                                  TrainingConfig, epoch_order, train)
 from tests.conftest import ARTICLE_NET, DIGITS, require_shared
 from tests.helpers import tiny_dataset
 
