@@ -1,6 +1,9 @@
 """TrainingRunner: a real run in a real QThread, steered from the GUI thread (pytest-qt, offscreen)."""
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -58,6 +61,7 @@ def runner(qtbot: QtBot) -> Iterator[TrainingRunner]:
     assert runner.thread is None and runner.state == "idle"
     if thread is not None:
         assert thread.isFinished()
+    assert multiprocessing.active_children() == []      # the run's child process has been joined
 
 
 def test_a_run_delivers_every_epoch_once_in_order_then_finishes(qtbot: QtBot, runner: TrainingRunner) -> None:
@@ -201,6 +205,23 @@ def test_an_error_in_the_run_becomes_a_message(qtbot: QtBot, runner: TrainingRun
     assert len(rec.failed) == 1
     assert "10 inputs" in rec.failed[0] and "1024" in rec.failed[0]
     assert rec.finished == []
+
+
+def test_a_training_process_that_dies_ends_the_run_with_a_message(qtbot: QtBot,
+                                                                   runner: TrainingRunner) -> None:
+    rec = Recorder(runner)
+    config = TrainingConfig(hidden=(8,), max_epochs=None)
+    network = config.build_network()
+    runner.start(network, tiny_dataset(), config)
+    qtbot.waitUntil(lambda: len(rec.snapshots) >= 1, timeout=10_000)
+    (child,) = multiprocessing.active_children()
+    os.kill(child.pid, signal.SIGKILL)          # perhaps in the middle of a message
+    qtbot.waitUntil(lambda: runner.state == "idle", timeout=10_000)
+    assert len(rec.failed) == 1 and "ended unexpectedly (exit code -9)" in rec.failed[0]
+    assert rec.finished == []
+    # The network keeps the last weights it was seen with.
+    for a, b in zip(rec.snapshots[-1].parameters(), network.parameters()):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_divergence_is_reported_and_the_last_good_weights_are_kept(qtbot: QtBot, runner: TrainingRunner) -> None:
