@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 
 from studio.core.data import Dataset, Split, load_dataset
 from studio.core.network import Network
 from studio.gui.pad_panel import PadPanel
-from studio.gui.paint_pad import PaintPad
+from tests.gui.pad_drag import drag
 
 
 def make_split(n: int, seed: int) -> Split:
@@ -39,21 +39,6 @@ def panel(qtbot) -> PadPanel:
     return widget
 
 
-def cell_centre(pad: PaintPad, row: int, col: int) -> QPoint:
-    rect = pad.grid_rect()
-    cell = rect.width() / 32
-    return QPoint(int(rect.left() + (col + 0.5) * cell), int(rect.top() + (row + 0.5) * cell))
-
-
-def stroke(qtbot, pad: PaintPad, cells: list[tuple[int, int]]) -> None:
-    qtbot.mousePress(pad, Qt.MouseButton.LeftButton, pos=cell_centre(pad, *cells[0]))
-    try:
-        for cell in cells[1:]:
-            qtbot.mouseMove(pad, cell_centre(pad, *cell))
-    finally:
-        qtbot.mouseRelease(pad, Qt.MouseButton.LeftButton, pos=cell_centre(pad, *cells[-1]))
-
-
 def test_without_a_network_the_view_shows_a_dash_and_a_hint(panel: PadPanel) -> None:
     view = panel.prediction_view
     assert view.digit_text() == "–"
@@ -78,11 +63,11 @@ def test_set_network_predicts_the_current_drawing_at_once(qtbot, panel: PadPanel
 def test_a_stroke_changes_the_prediction_to_the_networks_output_for_the_pad(
         qtbot, panel: PadPanel, network: Network) -> None:
     panel.set_network(network)
-    stroke(qtbot, panel.pad, [(16, 5), (16, 27)])
+    drag(qtbot, panel.pad, [(16, 5), (16, 27)])
     before = panel.prediction_view.probabilities()
     seen: list[np.ndarray] = []
     panel.prediction_changed.connect(seen.append)
-    stroke(qtbot, panel.pad, [(5, 16), (12, 16), (20, 16), (27, 16)])
+    drag(qtbot, panel.pad, [(5, 16), (12, 16), (20, 16), (27, 16)])
     assert seen, "drawing must trigger a prediction"
     expected = network.predict_proba(panel.image()[None].astype(float))[0]
     np.testing.assert_allclose(seen[-1], expected)
@@ -92,7 +77,7 @@ def test_a_stroke_changes_the_prediction_to_the_networks_output_for_the_pad(
 
 def test_a_new_network_repredicts_the_same_drawing(qtbot, panel: PadPanel, network: Network) -> None:
     panel.set_network(network)
-    stroke(qtbot, panel.pad, [(8, 8), (24, 24)])
+    drag(qtbot, panel.pad, [(8, 8), (24, 24)])
     other = Network.initialised((1024, 16, 16, 10), init="randn", seed=7)
     with qtbot.waitSignal(panel.prediction_changed, timeout=1000) as blocker:
         panel.set_network(other)
@@ -145,7 +130,7 @@ def test_editing_a_loaded_sample_says_so(qtbot, panel: PadPanel, dataset: Datase
     panel.set_dataset(dataset)
     panel.load_sample("train", 2)
     assert "edited" not in panel.sample_text()
-    stroke(qtbot, panel.pad, [(1, 1), (1, 30)])
+    drag(qtbot, panel.pad, [(1, 1), (1, 30)])
     assert "edited" in panel.sample_text()
 
 
@@ -231,7 +216,7 @@ def test_an_empty_pad_shows_no_prediction_but_asks_for_a_drawing(qtbot, panel: P
     assert view.predicted_digit() is None and view.probabilities() is None
     assert "draw a digit" in view.hint_text().lower()
     assert not view.bar_heights().any()
-    stroke(qtbot, panel.pad, [(4, 16), (28, 16)])
+    drag(qtbot, panel.pad, [(4, 16), (28, 16)])
     assert view.predicted_digit() is not None and view.hint_text() == ""
     with qtbot.waitSignal(panel.prediction_changed, timeout=1000) as blocker:
         panel.clear()
@@ -249,7 +234,7 @@ def test_add_to_my_digits_asks_only_when_there_is_ink(qtbot, panel: PadPanel, da
     assert not button.isEnabled() and not panel.add_to_my_digits_action.isEnabled()
     with qtbot.assertNotEmitted(panel.add_to_my_digits_requested):
         panel.add_to_my_digits_action.trigger()          # disabled: nothing asked
-    stroke(qtbot, panel.pad, [(10, 10), (20, 20)])
+    drag(qtbot, panel.pad, [(10, 10), (20, 20)])
     assert button.isEnabled()
     with qtbot.waitSignal(panel.add_to_my_digits_requested, timeout=1000):
         qtbot.mouseClick(button, Qt.MouseButton.LeftButton)

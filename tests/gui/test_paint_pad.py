@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 
 from studio.core.drawing import DEFAULT_BRUSH_RADIUS
 from studio.gui.paint_pad import PaintPad
+from tests.gui.pad_drag import cell_centre, drag
 
 
 @pytest.fixture
@@ -17,24 +18,6 @@ def pad(qtbot) -> PaintPad:
     widget.show()
     qtbot.waitExposed(widget)
     return widget
-
-
-def cell_centre(pad: PaintPad, row: int, col: int) -> QPoint:
-    """Widget pixel at the centre of grid cell (row, col)."""
-    rect = pad.grid_rect()
-    cell = rect.width() / 32
-    return QPoint(int(rect.left() + (col + 0.5) * cell), int(rect.top() + (row + 0.5) * cell))
-
-
-def drag(qtbot, pad: PaintPad, cells: list[tuple[int, int]],
-         button: Qt.MouseButton = Qt.MouseButton.LeftButton) -> None:
-    """Press at the first cell, move through the others, release at the last."""
-    qtbot.mousePress(pad, button, pos=cell_centre(pad, *cells[0]))
-    try:
-        for row, col in cells[1:]:
-            qtbot.mouseMove(pad, cell_centre(pad, row, col))
-    finally:
-        qtbot.mouseRelease(pad, button, pos=cell_centre(pad, *cells[-1]))
 
 
 def test_the_grid_fills_a_square_with_whole_pixel_cells(pad: PaintPad) -> None:
