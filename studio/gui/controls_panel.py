@@ -20,8 +20,8 @@ Early stopping is not part of a ``TrainingConfig`` (the window stops the run, no
 spin box in the Optimiser box has its own ``early_stopping_patience()`` (None when off) and
 ``early_stopping_changed(int | None)``, and stays editable during a run.
 
-Left out: file dialogs (the window's), and deciding when a new network is needed (``NETWORK_FIELDS``
-says which settings define one).
+Left out: file dialogs (the window's), and deciding when a new network is needed
+(``studio.core.session.NETWORK_FIELDS`` says which settings define one).
 """
 from __future__ import annotations
 
@@ -36,11 +36,10 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
 
 from studio.core.data import Dataset
 from studio.core.network import ACTIVATIONS, BIAS_INITS, INIT_DESCRIPTIONS, INITS, LOSSES
+from studio.core.session import NETWORK_FIELDS, needs_new_network  # noqa: F401  (moved to core; re-exported)
 from studio.core.training import ORDER_DESCRIPTIONS, ORDERS, PRESETS, TrainingConfig
 
 #: Settings that define the network itself: changing one means a new network (a new run).
-NETWORK_FIELDS: tuple[str, ...] = ("hidden", "activation", "loss", "init", "init_scale", "bias_init", "seed")
-
 LOCKED_TIP = "Locked while a run is live: Reset or stop to change."
 
 MY_DIGITS_TIP = ("Add your own drawings (saved with \"Add to my digits as...\" under the pad) to the "
@@ -81,11 +80,6 @@ EARLY_STOPPING_TIP = ("Stop the run once this many epochs in a row have brought 
                       "(training accuracy if the data set has no test part); off at 0. The weights of "
                       "the best epoch are kept either way: Run > Restore best weights puts them back. "
                       "Editable during a run: it counts from the next epoch.")
-
-
-def needs_new_network(a: TrainingConfig, b: TrainingConfig) -> bool:
-    """True if ``a`` and ``b`` differ in a setting that defines the network (``NETWORK_FIELDS``)."""
-    return any(getattr(a, name) != getattr(b, name) for name in NETWORK_FIELDS)
 
 
 def parse_hidden(text: str) -> tuple[int, ...]:
