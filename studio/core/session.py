@@ -105,9 +105,8 @@ def fit_to_form(config: TrainingConfig) -> tuple[TrainingConfig, list[str]]:
         if value is None:
             continue
         if isinstance(value, float) and not math.isfinite(value):
-            fitted: Any = low
-        else:
-            fitted = min(max(value, low), high)
+            continue                          # not a number to clamp: ``validate`` refuses it
+        fitted: Any = min(max(value, low), high)
         if isinstance(value, int):
             fitted = int(fitted)
         if fitted != value:
@@ -130,17 +129,13 @@ def config_for_loaded(network: Network, info: dict[str, Any], form: TrainingConf
     The network-defining settings always come from the network itself (its sizes, activation, loss);
     the others from the file's ``info["config"]`` when it holds a valid one, else from ``form`` (the
     settings already shown; the article preset when None). Values that fit no field are clamped
-    (``fit_to_form``). The result always validates.
+    (``fit_to_form``); unusable ones take ``form``'s (``config_from_saved``). The result always validates.
     """
-    notes: list[str] = []
     base = form if form is not None else PRESETS["article"]
     saved = info.get("config")
-    if isinstance(saved, dict):
-        try:
-            base = TrainingConfig.from_dict(saved)
-        except (ValueError, TypeError, OverflowError) as error:
-            notes.append(f"its saved settings are not usable ({_short(str(error), 200)}): the current "
-                         "ones are kept")
+    notes: list[str] = []
+    if saved is not None:
+        base, notes = config_from_saved(saved, base)
     config = replace(base, hidden=tuple(network.sizes[1:-1]), activation=network.activation,
                      loss=network.loss)
     config, fit_notes = fit_to_form(config)
@@ -321,3 +316,58 @@ class Session:
                 if line:
                     writer.writerow((number, run.label, *next(csv.reader([line]))))
         return len(runs)
+
+
+#: What each setting must be when read back from a file (bools are not numbers here).
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "activation": (str,), "loss": (str,), "init": (str,), "bias_init": (str,), "order": (str,),
+    "init_scale": (int, float), "lr": (int, float), "momentum": (int, float), "weight_decay": (int, float),
+    "batch_size": (int,), "shift": (int,), "seed": (int,), "max_epochs": (int, type(None)),
+}
+
+
+def config_from_saved(saved: object, default: TrainingConfig = PRESETS["article"]
+                      ) -> tuple[TrainingConfig, list[str]]:
+    """Settings read back from a file (the window's settings, a model's meta): every usable value of the
+    dict ``saved``, ``default``'s for the others, clamped into the form's ranges; never raises.
+
+    Returns the config (always valid, always buildable) and one note per value refused or clamped.
+    """
+    if not isinstance(saved, dict):
+        return default, [f"the saved settings are a {type(saved).__name__}, not a table of settings: "
+                         "the defaults are used"]
+    notes: list[str] = []
+    values: dict[str, Any] = {}
+    for name, kinds in _FIELD_TYPES.items():
+        if name not in saved:
+            continue
+        value = saved[name]
+        if isinstance(value, str) and int in kinds and str not in kinds and value.strip().isascii() \
+                and value.strip().isdigit() and len(value.strip()) < 40:
+            value = int(value.strip())           # a number stored as text
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            notes.append(f"{name.replace('_', ' ')} {_short(repr(value))} is not usable: "
+                         f"{_short(getattr(default, name))} is used")
+            continue
+        values[name] = float(value) if float in kinds and isinstance(value, int) else value
+    if "hidden" in saved:
+        hidden = saved["hidden"]
+        if isinstance(hidden, list) and all(isinstance(h, int) and not isinstance(h, bool) for h in hidden):
+            values["hidden"] = tuple(hidden)
+        else:
+            notes.append(f"hidden layers {_short(repr(hidden))} are not a list of sizes: "
+                         f"{_short(list(default.hidden))} are used")
+    config = default
+    for name, value in values.items():           # one at a time, so one bad value costs only itself
+        candidate = replace(config, **{name: value})
+        try:
+            candidate.validate()                 # an invalid value is refused, a valid one clamped
+            if name == "hidden":
+                check_network_size(candidate)
+        except (ValueError, TypeError, OverflowError) as error:
+            notes.append(f"{_short(str(error), 200)}: {name.replace('_', ' ')} "
+                         f"{_short(getattr(default, name))} is used")
+            continue
+        config, fit_notes = fit_to_form(candidate)
+        notes.extend(fit_notes)
+    return config, notes

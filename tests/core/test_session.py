@@ -14,6 +14,7 @@ from studio import cli
 from studio.core.data import export_dataset
 from studio.core.model_file import load_model
 from studio.core.session import (FORM_LIMITS, MAX_PARAMETERS, NETWORK_FIELDS, Session, check_network_size,
+                                 config_from_saved,
                                  config_for_loaded, fit_to_form, needs_new_network, parameter_count)
 from studio.core.training import PRESETS, EpochFinished, TrainingConfig
 from tests.helpers import tiny_dataset
@@ -138,7 +139,7 @@ def test_a_loaded_model_with_unusable_settings_takes_the_forms_and_its_own_shape
     for saved in ({"hidden": "x"}, {"lr": -1}, {"max_epochs": [1]}):
         config, notes = config_for_loaded(network, {"config": saved}, PRESETS["article"])
         assert config.hidden == (32,) and config.activation == "tanh" and config.loss == "ce"
-        assert config.lr == PRESETS["article"].lr and notes and "not usable" in notes[0]
+        assert config.lr == PRESETS["article"].lr and len(notes) == 1
     config, notes = config_for_loaded(network, {}, None)
     assert config.hidden == (32,) and notes == []
 
@@ -156,3 +157,26 @@ def test_one_csv_holds_every_run_labelled(tmp_path: Path) -> None:
     assert rows[3][1] == "second" and rows[1][1] == SMALL.label()
     empty = io.StringIO()
     assert Session().write_runs_csv(empty) == 1 and empty.getvalue().count("\n") == 1
+
+
+HOSTILE_VALUES = (None, True, -1, 0, 3_000_000_000, 10**12, 1e30, -1e30, float("nan"), float("inf"), "12",
+                  "x", "<a href='x'>y</a>", [], [16, 16], [100_000, 100_000], [9999] * 8, ["16"], [True],
+                  {"a": 1}, "sigmoid", "relu", "ce", "he", 0.5, 2**64)
+
+
+def test_settings_read_back_are_always_usable_fuzzed() -> None:
+    rng = np.random.default_rng(0)
+    names = [*TrainingConfig.__dataclass_fields__, "unknown"]
+    for _ in range(2000):
+        saved = {str(rng.choice(names)): HOSTILE_VALUES[int(rng.integers(len(HOSTILE_VALUES)))]
+                 for _ in range(int(rng.integers(0, 6)))}
+        config, notes = config_from_saved(saved)
+        config.validate()
+        check_network_size(config)
+        assert fit_to_form(config) == (config, [])
+        assert all(len(note) < 400 for note in notes)
+    for hostile in ([1, 2], "text", 7, None):
+        assert config_from_saved(hostile)[0] == PRESETS["article"]
+    config, notes = config_from_saved({"seed": "12", "hidden": [9999] * 8, "max_epochs": 10**12, "lr": "0.5"})
+    assert config.seed == 12 and config.hidden == (16, 16) and config.max_epochs == 10_000_000
+    assert config.lr == PRESETS["article"].lr and len(notes) == 3
