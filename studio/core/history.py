@@ -142,6 +142,21 @@ class RunHistory:
             return None
         return max(int(max_epochs) - self.last_epoch, 0)
 
+    def events(self) -> list[EpochFinished]:
+        """The stored epochs as events again (``elapsed`` summed from ``seconds``), e.g. to replay a run."""
+        rows = self._data[:, :self._n]
+        elapsed = np.cumsum(rows[self._index["seconds"]])
+        index = self._index
+
+        def maybe(value: float) -> float | None:
+            return None if np.isnan(value) else float(value)
+
+        return [EpochFinished(int(rows[index["epoch"], i]), float(rows[index["train_loss"], i]),
+                              float(rows[index["train_acc"], i]), maybe(rows[index["test_loss"], i]),
+                              maybe(rows[index["test_acc"], i]), float(rows[index["seconds"], i]),
+                              float(elapsed[i]), float(rows[index["lr"], i]), int(rows[index["samples"], i]))
+                for i in range(self._n)]
+
     def trimmed(self) -> RunHistory:
         """A copy holding exactly the stored epochs (no spare capacity), e.g. to keep as a past run."""
         copy = RunHistory(self.config, self.label, capacity=max(self._n, 1))

@@ -301,6 +301,17 @@ class Session:
             info["dataset"] = self.dataset.name
         return info
 
+    def run_info(self, run: Run) -> dict[str, Any]:
+        """What a model saved from an earlier ``run``'s final weights records (as ``model_info``)."""
+        history = run.history
+        info: dict[str, Any] = {"config": run.config.to_dict(), "epochs": history.last_epoch}
+        row = history.row(history.last_epoch) if len(history) else None
+        if row is not None:
+            info["train_accuracy"] = row["train_acc"]
+            if history.has_test:
+                info["test_accuracy"] = row["test_acc"]
+        return info
+
     def write_runs_csv(self, path_or_file: str | os.PathLike[str] | IO[str]) -> int:
         """Write every run's epochs as one CSV (a ``run`` column first: the run's number in this session
         and its label) and return how many runs it holds."""

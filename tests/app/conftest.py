@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from studio.core.training import TrainingConfig
@@ -34,6 +35,24 @@ def user_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
+class Questions(list):
+    """Replaces ``QMessageBox.exec`` (every modal question): records each box's text and answers
+    ``answer`` (Discard unless a test changes it), so no test ever waits on a modal box."""
+
+    answer = QMessageBox.StandardButton.Discard
+
+    def __call__(self, box: QMessageBox) -> int:
+        self.append(box.text())
+        return int(self.answer.value)
+
+
+@pytest.fixture(autouse=True)
+def questions(monkeypatch: pytest.MonkeyPatch) -> Questions:
+    asked = Questions()
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: asked(box))
+    return asked
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> QSettings:
     return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
@@ -50,6 +69,7 @@ def make_window(qtbot: QtBot, settings: QSettings) -> Iterator[Callable[..., Mai
         qtbot.addWidget(window)
         window.errors = Errors()
         window.show_error = window.errors
+        window.open_and_wait = lambda path, timeout=60_000: open_and_wait(qtbot, window, path, timeout)
         if config is not None:
             window.controls.set_config(config)
         if size is not None:
@@ -61,6 +81,14 @@ def make_window(qtbot: QtBot, settings: QSettings) -> Iterator[Callable[..., Mai
 
     yield make
     for window in made:
-        window.close()              # joins the training, comparison and download threads
+        window.close()              # joins the training, comparison, download and loading threads
         assert window.runner.thread is None and window.compare.runner.thread is None
+        assert not window.loader.busy
     assert multiprocessing.active_children() == []
+
+
+def open_and_wait(qtbot: QtBot, window: MainWindow, path: str | Path, timeout: int = 60_000) -> bool:
+    """Open a data set as the user does (in the background) and wait for the outcome: True if opened."""
+    with qtbot.waitSignal(window.dataset_load_finished, timeout=timeout) as blocker:
+        window.open_dataset(path)
+    return bool(blocker.args[0])

@@ -33,19 +33,19 @@ def write_dataset(folder: Path, n_train: int = 40, n_test: int = 20, seed: int =
 @pytest.fixture
 def window(make_window: Callable[..., MainWindow], tmp_path: Path) -> MainWindow:
     window = make_window()
-    assert window.open_dataset(write_dataset(tmp_path / "tiny"))
+    assert window.open_and_wait(write_dataset(tmp_path / "tiny"))
     return window
 
 
 def epochs(window: MainWindow) -> int:
-    return len(window.metrics.history)
+    return len(window.session.history)
 
 
 def test_smoke_empty_state_then_a_data_set(qtbot: QtBot, make_window: Callable[..., MainWindow], tmp_path: Path) -> None:
     window = make_window()
     assert window.dataset is None
     assert window.stack.currentIndex() == 0
-    assert "Open data set" in window.empty_label.text()
+    assert "Open data set" in window.empty_page.label.text()
     assert not window.controls.start_pause_action.isEnabled()
     assert window.network is not None                     # the initial network is shown already
     menus = [a.text() for a in window.menuBar().actions()]
@@ -56,7 +56,7 @@ def test_smoke_empty_state_then_a_data_set(qtbot: QtBot, make_window: Callable[.
     assert shortcuts["&Save model..."] == "Ctrl+S"
     assert shortcuts["&Load model..."] == "Ctrl+L"
     assert shortcuts["&Quit"] == "Ctrl+Q"
-    assert window.open_dataset(write_dataset(tmp_path / "tiny"))
+    assert window.open_and_wait(write_dataset(tmp_path / "tiny"))
     assert window.stack.currentIndex() == 1
     assert window.controls.start_pause_action.isEnabled()
     assert "tiny" in window.windowTitle()
@@ -84,16 +84,16 @@ def test_train_pause_step_resume_stop(qtbot: QtBot, window: MainWindow) -> None:
     window.controls.stop_action.trigger()
     qtbot.waitUntil(lambda: window.runner.state == "idle", timeout=10_000)
     assert window.controls.init_combo.isEnabled()
-    assert window.epoch_label.text() == f"epoch {epochs(window)}"
+    assert window.status.epoch.text() == f"epoch {epochs(window)}"
     # The views show the trained network's final snapshot.
-    np.testing.assert_array_equal(window.network.weights[0], window._network.weights[0])
+    np.testing.assert_array_equal(window.network.weights[0], window.session.network.weights[0])
     # Start again carries on in the same run: the epochs continue.
     done = epochs(window)
     window.start_training()
     qtbot.waitUntil(lambda: epochs(window) >= done + 2, timeout=10_000)
     window.runner.stop()
     qtbot.waitUntil(lambda: window.runner.state == "idle", timeout=10_000)
-    column = window.metrics.history.column("epoch")
+    column = window.session.history.column("epoch")
     np.testing.assert_array_equal(column, np.arange(1, len(column) + 1))
     assert window.errors == []
 
@@ -114,7 +114,7 @@ def test_learning_rate_change_mid_run(qtbot: QtBot, window: MainWindow) -> None:
     window.controls.lr_spin.setValue(0.25)                # the spin box stays editable while live
     window.runner.resume()
     qtbot.waitUntil(lambda: epochs(window) >= changed_at + 4, timeout=10_000)
-    rates = window.metrics.history.column("lr")
+    rates = window.session.history.column("lr")
     assert (rates[:changed_at] == 0.01).all()
     # From the next epoch on; the epoch the pause interrupted (already under way) keeps its rate.
     assert (rates[changed_at + 1:] == 0.25).all()
@@ -122,10 +122,10 @@ def test_learning_rate_change_mid_run(qtbot: QtBot, window: MainWindow) -> None:
 
 def test_max_epochs_shows_progress_and_stops(qtbot: QtBot, window: MainWindow) -> None:
     window.controls.max_epochs_spin.setValue(4)
-    assert window.progress.isVisible()
+    assert window.status.progress.isVisible()
     window.start_training()
     qtbot.waitUntil(lambda: window.runner.state == "idle" and epochs(window) == 4, timeout=10_000)
-    assert window.progress.value() == 4 and window.progress.maximum() == 4
+    assert window.status.progress.value() == 4 and window.status.progress.maximum() == 4
     window.start_training()                               # nothing left to do
     assert window.runner.state == "idle"
     assert "reached its 4 epochs" in window.statusBar().currentMessage()
@@ -174,7 +174,7 @@ def test_a_malformed_data_set_names_the_file_and_keeps_the_old_one(qtbot: QtBot,
     bad = write_dataset(tmp_path / "bad")
     broken = bad / "trainingDigits" / "3_3.txt"
     broken.write_text("0" * 32 + "\r\n" + "01x" + "0" * 29 + "\r\n", encoding="ascii")
-    assert not window.open_dataset(bad)
+    assert not window.open_and_wait(bad)
     assert len(window.errors) == 1
     title, text = window.errors[0]
     assert "3_3.txt" in text and "line 2" in text
@@ -184,7 +184,7 @@ def test_a_malformed_data_set_names_the_file_and_keeps_the_old_one(qtbot: QtBot,
 
 def test_the_real_error_box_does_not_block(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     del window.show_error                                 # back to the real method
-    assert not window.open_dataset(tmp_path / "missing")
+    assert not window.open_and_wait(tmp_path / "missing")
     box = window._last_error
     assert isinstance(box, QMessageBox) and box.isVisible()
     assert "missing" in box.text() and "does not exist" in box.text()
@@ -212,7 +212,7 @@ def test_save_and_load_a_model_restores_network_and_settings(qtbot: QtBot, windo
     config = window.controls.config()
     assert (config.hidden, config.activation, config.loss, config.init, config.lr) == \
         ((6,), "tanh", "ce", "xavier", 0.05)
-    assert "model.npz" in window.metrics.history.label
+    assert "model.npz" in window.session.history.label
     assert window.errors == []
     # Training the loaded model carries on from its weights (not a fresh network).
     window.controls.max_epochs_spin.setValue(1)
@@ -248,7 +248,8 @@ def test_drop_a_folder_opens_it(qtbot: QtBot, window: MainWindow, tmp_path: Path
     mime.setUrls([QUrl.fromLocalFile(str(other))])
     event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                        Qt.KeyboardModifier.NoModifier)
-    window.dropEvent(event)
+    with qtbot.waitSignal(window.dataset_load_finished, timeout=20_000):
+        window.dropEvent(event)
     assert window.dataset.name == "dropped"
 
 
@@ -259,12 +260,13 @@ def test_export_through_the_window(qtbot: QtBot, window: MainWindow, tmp_path: P
     assert window.export_curves_png(tmp_path / "c.png")
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
     assert window.export_numbers_csv(tmp_path / "n.csv")
-    assert (tmp_path / "n.csv").read_text().splitlines()[0].startswith("epoch,loss,train_acc,test_acc,seconds")
+    lines = (tmp_path / "n.csv").read_text().splitlines()
+    assert lines[0].startswith("run,label,epoch,loss,train_acc,test_acc,seconds") and len(lines) == 3
 
 
 def test_close_while_running_ends_the_thread(qtbot: QtBot, make_window: Callable[..., MainWindow], tmp_path: Path) -> None:
     window = make_window()
-    window.open_dataset(write_dataset(tmp_path / "tiny"))
+    window.open_and_wait(write_dataset(tmp_path / "tiny"))
     window.start_training()
     qtbot.waitUntil(lambda: epochs(window) >= 1, timeout=10_000)
     thread = window.runner.thread
@@ -287,7 +289,7 @@ def test_close_while_paused_ends_the_thread(qtbot: QtBot, window: MainWindow) ->
 def test_settings_are_remembered(qtbot: QtBot, make_window: Callable[..., MainWindow], settings: QSettings, tmp_path: Path) -> None:
     first = make_window()
     data = write_dataset(tmp_path / "remembered")
-    first.open_dataset(data)
+    first.open_and_wait(data)
     first.controls.set_config(TrainingConfig(hidden=(12,), lr=0.125, max_epochs=None))
     first.metrics.set_log_loss(True)
     first.close()
@@ -303,12 +305,12 @@ def test_settings_are_remembered(qtbot: QtBot, make_window: Callable[..., MainWi
 def test_the_real_digits_train_in_the_window(qtbot: QtBot, make_window: Callable[..., MainWindow], digits_dir: Path) -> None:
     window = make_window(config=None)
     window.controls.set_config(PRESETS["best"])
-    assert window.open_dataset(digits_dir)
+    assert window.open_and_wait(digits_dir)
     assert len(window.dataset.train) == 1934 and len(window.dataset.test) == 946
     window.controls.max_epochs_spin.setValue(3)
     window.start_training()
     qtbot.waitUntil(lambda: window.runner.state == "idle", timeout=60_000)
     assert epochs(window) == 3
-    assert window.metrics.history.column("test_acc")[-1] > 0.8
+    assert window.session.history.column("test_acc")[-1] > 0.8
     window.pad.load_sample("test", 0)
     assert window.pad.prediction_view.predicted_digit() is not None

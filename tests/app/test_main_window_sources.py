@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import threading
 import zipfile
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -23,7 +24,9 @@ from pytestqt.qtbot import QtBot
 from studio.core import download
 from studio.core.data import Dataset, format_digit_text, load_dataset
 from studio.core.my_digits import MyDigits
-from studio.gui import main_window as main_window_module
+from studio.gui import actions as actions_module
+from studio.gui import dataset_loader as loader_module
+from studio.gui import window_commands as commands_module
 from studio.gui.add_to_my_digits import DigitLabelDialog
 from studio.gui.download_dialog import DownloadDialog
 from studio.gui.main_window import MainWindow
@@ -36,7 +39,7 @@ from tests.local_http import LocalServer, Route
 @pytest.fixture
 def window(make_window: Callable[[], MainWindow], tmp_path: Path) -> MainWindow:
     window = make_window()
-    assert window.open_dataset(write_dataset(tmp_path / "tiny"))
+    assert window.open_and_wait(write_dataset(tmp_path / "tiny"))
     return window
 
 
@@ -65,23 +68,33 @@ def tutorial_zip(path: Path, folder: Path) -> Path:
 
 # -- opening sources -----------------------------------------------------------------------------------
 
-def test_an_mnist_folder_opens_with_a_busy_cursor_and_message(window: MainWindow, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_mnist_folder_opens_in_the_background_with_a_progress_bar(qtbot: QtBot, window: MainWindow,
+                                                                    tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     images, labels = some_images(12)
     write_pair(tmp_path / "mnist", "train", images, labels, gz=True)
     write_pair(tmp_path / "mnist", "t10k", images[:5], labels[:5], gz=False)
-    seen: list[tuple[object, str]] = []
-    real = main_window_module.open_data_source
+    seen: list[bool] = []
+    release = threading.Event()
+    real = loader_module.open_data_source
 
-    def spy(path: object) -> Dataset:
-        cursor = QApplication.overrideCursor()
-        seen.append((cursor.shape() if cursor is not None else None, window.statusBar().currentMessage()))
+    def slow(path: object) -> Dataset:
+        seen.append(threading.current_thread() is threading.main_thread())
+        release.wait(10)                                  # a slow disk: the window must not wait
         return real(path)
 
-    monkeypatch.setattr(main_window_module, "open_data_source", spy)
-    assert window.open_dataset(tmp_path / "mnist")
-    assert seen == [(Qt.CursorShape.WaitCursor, "Opening mnist…")]
-    assert QApplication.overrideCursor() is None                  # restored afterwards
+    monkeypatch.setattr(loader_module, "open_data_source", slow)
+    old = window.dataset
+    with qtbot.waitSignal(window.dataset_load_finished, timeout=20_000) as opened:
+        window.open_dataset(tmp_path / "mnist")
+        # Meanwhile the window answers and what was loaded stays loaded and usable.
+        assert window.status.loading.isVisible() and window.status.cancel_loading.isVisible()
+        assert window.statusBar().currentMessage() == "Opening mnist…"
+        assert window.dataset is old
+        window.pad.load_sample("train", 0)
+        release.set()
+    assert opened.args == [True] and seen == [False]
+    assert not window.status.loading.isVisible()
     assert len(window.dataset.train) == 12 and len(window.dataset.test) == 5
     np.testing.assert_array_equal(window.dataset.train.labels, labels)
     assert "mnist" in window.windowTitle() and window.errors == []
@@ -89,9 +102,24 @@ def test_an_mnist_folder_opens_with_a_busy_cursor_and_message(window: MainWindow
     assert window.pad.image().any()
 
 
+def test_cancel_keeps_the_data_set_and_a_failure_keeps_it_too(qtbot: QtBot, window: MainWindow, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    release = threading.Event()
+    real = loader_module.open_data_source
+    monkeypatch.setattr(loader_module, "open_data_source", lambda path: (release.wait(10), real(path))[1])
+    old, network = window.dataset, window.network
+    window.open_dataset(write_dataset(tmp_path / "other", n_train=20, n_test=10))
+    qtbot.mouseClick(window.status.cancel_loading, Qt.MouseButton.LeftButton)
+    assert not window.loader.busy and not window.status.cancel_loading.isVisible()
+    release.set()
+    qtbot.waitUntil(lambda: not window.loader._threads, timeout=10_000)
+    qtbot.wait(50)                                        # a late answer from the cancelled load is ignored
+    assert window.dataset is old and window.network is network and window.errors == []
+
+
 def test_the_shared_mnist_t10k_folder_opens(window: MainWindow) -> None:
     folder = require_shared(MNIST)
-    assert window.open_dataset(folder)
+    assert window.open_and_wait(folder)
     assert len(window.dataset.train) == 10_000 and window.dataset.test is None
     assert "t10k only" in window.dataset.name
     assert window.errors == []
@@ -103,7 +131,7 @@ def test_a_malformed_mnist_file_names_the_file_and_keeps_the_old_data_set(window
     images, labels = some_images(5)
     images_path, _ = write_pair(tmp_path / "bad", "train", images, labels, gz=False)
     images_path.write_bytes(idx_images(images)[:-100])               # truncated
-    assert not window.open_dataset(images_path)
+    assert not window.open_and_wait(images_path)
     assert len(window.errors) == 1
     title, text = window.errors[0]
     assert title == "Cannot open the data set"
@@ -115,32 +143,35 @@ def test_a_malformed_mnist_file_names_the_file_and_keeps_the_old_data_set(window
 def test_an_unknown_folder_says_what_a_data_set_is(window: MainWindow, tmp_path: Path) -> None:
     (tmp_path / "holiday").mkdir()
     (tmp_path / "holiday" / "notes.md").write_text("hello")
-    assert not window.open_dataset(tmp_path / "holiday")
+    assert not window.open_and_wait(tmp_path / "holiday")
     text = window.errors[0][1]
     assert "holiday" in text and "MNIST" in text and "trainingDigits" in text
 
 
 @pytest.mark.parametrize("gz", [False, True])
-def test_dropping_an_mnist_file_opens_it(window: MainWindow, tmp_path: Path, gz: bool) -> None:
+def test_dropping_an_mnist_file_opens_it(qtbot: QtBot, window: MainWindow, tmp_path: Path, gz: bool) -> None:
     images, labels = some_images(7)
     images_path, _ = write_pair(tmp_path / "dropped", "train", images, labels, gz=gz)
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(images_path))])
     event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                        Qt.KeyboardModifier.NoModifier)
-    window.dropEvent(event)
+    with qtbot.waitSignal(window.dataset_load_finished, timeout=20_000):
+        window.dropEvent(event)
     assert window.errors == []
     assert len(window.dataset.train) == 7 and window.dataset.test is None
 
 
 # -- the tutorial's data set ---------------------------------------------------------------------------
 
-def test_get_the_tutorials_data_set_opens_the_archive_already_there(make_window: Callable[[], MainWindow],
+def test_get_the_tutorials_data_set_opens_the_archive_already_there(qtbot: QtBot,
+                                                                    make_window: Callable[[], MainWindow],
                                                                     user_dir: Path) -> None:
     user_dir.mkdir(parents=True)
     shutil.copy(require_shared(DIGITS_ZIP), user_dir / "digits.zip")
     window = make_window()
-    window.get_tutorial_action.trigger()
+    with qtbot.waitSignal(window.dataset_load_finished, timeout=30_000):
+        window.actions.get_tutorial_action.trigger()
     assert window._download_dialog is None                           # nothing downloaded
     assert window.errors == []
     assert len(window.dataset.train) == 1934 and len(window.dataset.test) == 946
@@ -155,11 +186,11 @@ def test_get_the_tutorials_data_set_downloads_it_when_missing(qtbot: QtBot, make
     monkeypatch.setattr(download, "DIGITS_SHA256", hashlib.sha256(body).hexdigest())
     monkeypatch.setattr(download, "DIGITS_SIZE", len(body))
     with LocalServer({"/digits.zip": Route(body, piece=4096)}) as server:
-        monkeypatch.setattr(main_window_module, "DownloadDialog",
+        monkeypatch.setattr(commands_module, "DownloadDialog",
                             partial(DownloadDialog, url=server.url("/digits.zip"), timeout=5))
         window = make_window()
         assert window.dataset is None
-        window.get_tutorial_action.trigger()
+        window.actions.get_tutorial_action.trigger()
         assert isinstance(window._download_dialog, DownloadDialog)
         qtbot.waitUntil(lambda: window.dataset is not None, timeout=10_000)
         qtbot.waitUntil(lambda: window._download_dialog is None, timeout=5_000)
@@ -175,13 +206,13 @@ def slow_download(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(download, "DIGITS_SHA256", hashlib.sha256(body).hexdigest())
     monkeypatch.setattr(download, "DIGITS_SIZE", len(body))
     with LocalServer({"/slow.zip": Route(body, piece=1024, delay=0.02)}) as server:
-        monkeypatch.setattr(main_window_module, "DownloadDialog",
+        monkeypatch.setattr(commands_module, "DownloadDialog",
                             partial(DownloadDialog, url=server.url("/slow.zip"), timeout=5))
         yield
 
 
 def start_slow_download(qtbot: QtBot, window: MainWindow) -> DownloadDialog:
-    window.get_tutorial_action.trigger()
+    window.actions.get_tutorial_action.trigger()
     dialog = window._download_dialog
     qtbot.waitUntil(lambda: dialog.progress_bar.value() > 0, timeout=10_000)
     assert dialog.is_running
@@ -245,7 +276,7 @@ def test_the_my_digits_dialog_deletes_and_the_counts_follow(qtbot: QtBot, make_w
         mine.add(drawing(seed), label)
     window = make_window()
     assert "(3)" in window.controls.my_digits_check.text()            # counted at start
-    window.my_digits_action.trigger()
+    window.actions.my_digits_action.trigger()
     dialog = window._my_digits_dialog
     assert dialog.isVisible() and dialog.names() == ["1_0.txt", "1_1.txt", "4_0.txt"]
     dialog.confirm_deletes = False
@@ -272,12 +303,12 @@ def test_training_with_my_digits_adds_them_to_the_training_split_only(qtbot: QtB
     monkeypatch.setattr(window.runner, "start", spy)
     window.controls.max_epochs_spin.setValue(1)
     window.start_training()                                           # check box off
-    qtbot.waitUntil(lambda: window.runner.state == "idle" and len(window.metrics.history) == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: window.runner.state == "idle" and len(window.session.history) == 1, timeout=10_000)
     assert len(given[0].train) == 40 and given[0] is window.dataset
     window.controls.my_digits_check.setChecked(True)
     window.controls.max_epochs_spin.setValue(2)
     window.start_training()
-    qtbot.waitUntil(lambda: window.runner.state == "idle" and len(window.metrics.history) == 2, timeout=10_000)
+    qtbot.waitUntil(lambda: window.runner.state == "idle" and len(window.session.history) == 2, timeout=10_000)
     trained = given[1]
     assert len(trained.train) == 40 + 3 and len(trained.test) == 20
     assert sorted(trained.train.labels.tolist()) == sorted(window.dataset.train.labels.tolist() + [2, 5, 5])
@@ -328,7 +359,7 @@ def test_export_into_an_unwritable_place_names_it(window: MainWindow, tmp_path: 
 
 def test_export_needs_a_data_set(make_window: Callable[[], MainWindow], tmp_path: Path) -> None:
     window = make_window()
-    assert not window.export_dataset_action.isEnabled()
+    assert not window.actions.export_dataset_action.isEnabled()
     assert not window.export_dataset_to(tmp_path / "x")
     assert "open one first" in window.errors[0][1]
 
@@ -336,14 +367,14 @@ def test_export_needs_a_data_set(make_window: Callable[[], MainWindow], tmp_path
 def test_train_with_my_digits_and_the_export_folder_are_remembered(make_window: Callable[[], MainWindow],
                                                                    tmp_path: Path) -> None:
     first = make_window()
-    assert first.open_dataset(write_dataset(tmp_path / "tiny"))
+    assert first.open_and_wait(write_dataset(tmp_path / "tiny"))
     assert not first.controls.train_with_my_digits()
     first.controls.my_digits_check.setChecked(True)
     assert first.export_dataset_to(tmp_path / "exports" / "one")
     first.close()
     second = make_window()
     assert second.controls.my_digits_check.isChecked()
-    assert second._folder("export") == str((tmp_path / "exports").resolve())
+    assert second.store.folder("export") == str((tmp_path / "exports").resolve())
     second.controls.my_digits_check.setChecked(False)
     second.close()
     assert not make_window().controls.train_with_my_digits()
@@ -353,7 +384,7 @@ def test_the_check_box_is_locked_while_a_run_is_live(qtbot: QtBot, window: MainW
     check = window.controls.my_digits_check
     assert check.isEnabled()
     window.start_training()
-    qtbot.waitUntil(lambda: len(window.metrics.history) >= 1, timeout=10_000)
+    qtbot.waitUntil(lambda: len(window.session.history) >= 1, timeout=10_000)
     assert not check.isEnabled() and "Locked" in check.toolTip()
     window.runner.shutdown()
     assert check.isEnabled() and "Locked" not in check.toolTip()
@@ -369,9 +400,9 @@ def test_the_file_menu_offers_every_way_in(make_window: Callable[[], MainWindow]
                    "&Get the tutorial's data set...", "E&xport data set...", "&My digits...",
                    "Add drawing to my digits..."):
         assert wanted in texts
-    assert window.open_file_action.shortcut().toString() == "Ctrl+Shift+O"
-    assert "*-ubyte.gz" in main_window_module._OPEN_FILE_FILTERS
-    assert "MNIST" in window.empty_label.text()
+    assert window.actions.open_file_action.shortcut().toString() == "Ctrl+Shift+O"
+    assert "*-ubyte.gz" in actions_module.OPEN_FILE_FILTERS
+    assert "MNIST" in window.empty_page.label.text()
 
 
 def test_the_pad_shows_no_prediction_for_an_empty_drawing_in_the_window(window: MainWindow) -> None:

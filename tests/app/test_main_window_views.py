@@ -24,7 +24,8 @@ from studio.core.evaluation import EarlyStopping
 from studio.core.model_file import load_model
 from studio.core.network import Network
 from studio.core.training import PRESETS, TrainingConfig, train
-from studio.gui.main_window import COMPARE_TAB, DIAGNOSTICS_TAB, MISTAKES_TAB, TRAINING_TAB, MainWindow
+from studio.gui.actions import COMPARE_TAB, DIAGNOSTICS_TAB, MISTAKES_TAB, TRAINING_TAB
+from studio.gui.main_window import MainWindow
 from tests.helpers import tiny_dataset
 
 #: Learns the tiny data set in about 15 epochs; unlimited, so a run ends only when asked to.
@@ -43,7 +44,7 @@ def data_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def window(make_window: Callable[[], MainWindow], data_dir: Path) -> MainWindow:
     window = make_window(config=None, size=(1440, 900))
-    assert window.open_dataset(data_dir)
+    assert window.open_and_wait(data_dir)
     window.controls.set_config(CONFIG)
     return window
 
@@ -52,12 +53,12 @@ def train_until_the_best_settles(qtbot: QtBot, window: MainWindow) -> None:
     """Train until the test accuracy has reached 100% and the run has gone on for 20 epochs more, then
     stop: the last epoch is then well past the best one."""
     window.start_training()
-    assert not window.restore_best_action.isEnabled()              # never while the run trains it
+    assert not window.actions.restore_best_action.isEnabled()              # never while the run trains it
 
     def settled() -> bool:
         best = window.best.best_epoch
         return best is not None and window.best.best_accuracy == 1.0 \
-            and window.metrics.history.last_epoch > best + 20
+            and window.session.history.last_epoch > best + 20
 
     qtbot.waitUntil(settled, timeout=DEADLINE_MS)
     window.runner.stop()
@@ -66,7 +67,7 @@ def train_until_the_best_settles(qtbot: QtBot, window: MainWindow) -> None:
 
 def test_a_run_fills_the_views_and_marks_the_best_epoch(qtbot: QtBot, window: MainWindow) -> None:
     train_until_the_best_settles(qtbot, window)
-    history, best = window.metrics.history, window.best
+    history, best = window.session.history, window.best
     last = history.last_epoch
     test_acc = history.column("test_acc")
 
@@ -80,7 +81,7 @@ def test_a_run_fills_the_views_and_marks_the_best_epoch(qtbot: QtBot, window: Ma
                                 for line in window.metrics.best_lines), timeout=2000)
 
     # Saturation & gradients measured the final snapshot, as of the last epoch.
-    window.tab_actions[DIAGNOSTICS_TAB].trigger()
+    window.actions.tab_actions[DIAGNOSTICS_TAB].trigger()
     assert window.view_tabs.currentWidget() is window.diagnostics and window.diagnostics.isVisible()
     window.diagnostics.flush()
     recorded = window.diagnostics.tracker.epochs()
@@ -92,7 +93,7 @@ def test_a_run_fills_the_views_and_marks_the_best_epoch(qtbot: QtBot, window: Ma
 
     # Mistakes: the confusion matrix of the final network on the test set matches the run's last
     # test accuracy, measured by the training itself.
-    window.tab_actions[MISTAKES_TAB].trigger()
+    window.actions.tab_actions[MISTAKES_TAB].trigger()
     assert window.view_tabs.currentWidget() is window.confusion
     matrix = window.confusion.matrix()
     assert matrix is not None and matrix.sum() == len(window.dataset.test)
@@ -107,16 +108,16 @@ def test_restore_best_weights_puts_back_exactly_the_best_epochs_weights(qtbot: Q
     kept = window.best.best_network()
     final = window.network
     assert any(not np.array_equal(a, b) for a, b in zip(final.parameters(), kept.parameters()))
-    assert window.restore_best_action.isEnabled()
+    assert window.actions.restore_best_action.isEnabled()
 
-    window.restore_best_action.trigger()
-    for a, b in zip(window._network.parameters(), kept.parameters()):
+    window.actions.restore_best_action.trigger()
+    for a, b in zip(window.session.network.parameters(), kept.parameters()):
         np.testing.assert_array_equal(a, b)
     # The oracle: the same run trained here for best_epoch epochs, in this process.
     oracle = CONFIG.build_network()
     for _ in train(oracle, window.dataset, replace(CONFIG, max_epochs=best_epoch)):
         pass
-    for a, b in zip(window._network.parameters(), oracle.parameters()):
+    for a, b in zip(window.session.network.parameters(), oracle.parameters()):
         np.testing.assert_array_equal(a, b)
     # Every view shows the restored weights.
     shown = window.network
@@ -144,7 +145,7 @@ def test_early_stopping_stops_a_run_and_is_remembered(qtbot: QtBot, window: Main
     assert window.best.early_stopping_patience == 2
     window.start_training()                        # unlimited epochs: only early stopping ends it
     qtbot.waitUntil(lambda: window.runner.state == "idle", timeout=DEADLINE_MS)
-    history = window.metrics.history
+    history = window.session.history
     # The rule, applied to the run's own numbers, asked to stop by the last epoch trained.
     rule = EarlyStopping(2)
     stop_at = next(e for e, acc in zip(history.column("epoch"), history.column("test_acc")) if rule.update(acc))
@@ -169,7 +170,7 @@ def test_a_gallery_sample_loads_into_the_pad(qtbot: QtBot, window: MainWindow) -
     window.controls.max_epochs_spin.setValue(1)
     window.start_training()
     qtbot.waitUntil(lambda: window.runner.state == "idle", timeout=DEADLINE_MS)
-    window.tab_actions[MISTAKES_TAB].trigger()
+    window.actions.tab_actions[MISTAKES_TAB].trigger()
     view = window.confusion
     matrix = view.matrix()
     true, predicted = np.unravel_index(np.argmax(matrix), matrix.shape)
@@ -191,7 +192,7 @@ def test_compare_tab_follows_the_settings_and_closing_mid_comparison_ends_it(qtb
     window.controls.hidden_edit.editingFinished.emit()
     compare = window.compare
     compare.set_base_config(PRESETS["best"])                         # showing the tab takes the panel's
-    window.tab_actions[COMPARE_TAB].trigger()
+    window.actions.tab_actions[COMPARE_TAB].trigger()
     assert window.view_tabs.currentWidget() is compare
     assert compare.base_config() == window.controls.config() and compare.base_config().hidden == (12,)
     window.controls.lr_spin.setValue(0.125)
@@ -214,17 +215,17 @@ def test_tabs_menus_and_the_fast_preset(qtbot: QtBot, make_window: Callable[[], 
     window = make_window(config=None, size=(1440, 900))
     assert [window.view_tabs.tabText(i) for i in range(window.view_tabs.count())] == \
         ["Training", "Saturation && gradients", "Mistakes", "Compare runs"]
-    assert [a.shortcut().toString() for a in window.tab_actions] == ["Ctrl+1", "Ctrl+2", "Ctrl+3", "Ctrl+4"]
-    assert not any(a.isEnabled() for a in window.tab_actions)      # nothing to look at yet
+    assert [a.shortcut().toString() for a in window.actions.tab_actions] == ["Ctrl+1", "Ctrl+2", "Ctrl+3", "Ctrl+4"]
+    assert not any(a.isEnabled() for a in window.actions.tab_actions)      # nothing to look at yet
     view_menu = window.menuBar().actions()[2].menu()
-    assert view_menu.actions()[:4] == window.tab_actions
+    assert view_menu.actions()[:4] == window.actions.tab_actions
     run_menu = window.menuBar().actions()[1].menu()
-    assert window.restore_best_action in run_menu.actions() and not window.restore_best_action.isEnabled()
+    assert window.actions.restore_best_action in run_menu.actions() and not window.actions.restore_best_action.isEnabled()
     assert window.restore_best_weights() is False
-    assert window.open_dataset(data_dir)
+    assert window.open_and_wait(data_dir)
     for index in (COMPARE_TAB, DIAGNOSTICS_TAB, TRAINING_TAB):
-        window.tab_actions[index].trigger()
-        assert window.view_tabs.currentIndex() == index and window.tab_actions[index].isChecked()
+        window.actions.tab_actions[index].trigger()
+        assert window.view_tabs.currentIndex() == index and window.actions.tab_actions[index].isChecked()
     # The default tab shows the curves, the weights and the pad together.
     assert window.metrics.isVisible() and window.weights.isVisible() and window.pad.isVisible()
 

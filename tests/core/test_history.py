@@ -151,3 +151,13 @@ def test_smoothing_a_tail_gives_the_same_numbers() -> None:
     whole = smooth(values, window)
     tail = smooth(values[k - window + 1:], window)[window - 1:]
     np.testing.assert_allclose(tail, whole[k:], rtol=1e-12)
+
+
+def test_events_replay_the_stored_epochs() -> None:
+    history = RunHistory()
+    history.extend([event(1), event(2, test_loss=None, test_acc=None)])
+    again = RunHistory()
+    again.extend(history.events())
+    assert again.to_csv_text() == history.to_csv_text()
+    assert history.events()[1].test_accuracy is None and history.events()[1].elapsed == pytest.approx(
+        history.total_seconds)

@@ -180,3 +180,12 @@ def test_settings_read_back_are_always_usable_fuzzed() -> None:
     config, notes = config_from_saved({"seed": "12", "hidden": [9999] * 8, "max_epochs": 10**12, "lr": "0.5"})
     assert config.seed == 12 and config.hidden == (16, 16) and config.max_epochs == 10_000_000
     assert config.lr == PRESETS["article"].lr and len(notes) == 3
+
+
+def test_an_earlier_runs_model_info_describes_its_last_epoch() -> None:
+    session = session_with_network()
+    session.add_epochs([event(1, 0.3), event(2, 0.7)])
+    session.keep_run(session.network)
+    session.start_run(SMALL)
+    info = session.run_info(session.earlier[0])
+    assert info["epochs"] == 2 and info["train_accuracy"] == 0.7 and info["config"] == SMALL.to_dict()

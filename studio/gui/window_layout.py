@@ -1,0 +1,129 @@
+"""Where the window's parts sit: the settings and runs docks, the central tabs, the status bar.
+
+Left: the settings panel in a scrolling dock; right: the Runs list of the session (a dock, closable).
+Centre: a stack of the empty page (no data set yet) and four tabs: "Training" (the curves above the
+first layer's weights and the drawing pad), "Saturation & gradients", "Mistakes", "Compare runs".
+Status bar: a message area, the data set loading bar with its Cancel button, then the run's state,
+epoch, speed, training time and progress towards Max epochs.
+
+Left out: wiring (``main_window``), menus (``actions``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QDockWidget, QGroupBox, QLabel, QProgressBar, QPushButton, QScrollArea,
+                               QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
+
+from studio.gui.actions import TABS
+
+if TYPE_CHECKING:
+    from studio.gui.main_window import MainWindow
+
+STATE_NAMES = {"idle": "Ready", "running": "Training", "paused": "Paused", "stopping": "Stopping"}
+
+
+@dataclass
+class StatusWidgets:
+    state: QLabel
+    epoch: QLabel
+    speed: QLabel
+    elapsed: QLabel
+    progress: QProgressBar
+    loading: QProgressBar
+    cancel_loading: QPushButton
+
+
+def titled(title: str, widget: QWidget, tip: str) -> QGroupBox:
+    box = QGroupBox(title)
+    box.setToolTip(tip)
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(4, 4, 4, 4)
+    layout.addWidget(widget)
+    return box
+
+
+def build_docks(w: MainWindow) -> None:
+    """The settings dock (left) and the runs dock (right), as ``w.settings_dock`` and ``w.runs_dock``."""
+    scroll = QScrollArea()
+    scroll.setWidget(w.controls)
+    scroll.setWidgetResizable(True)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setMinimumWidth(w.controls.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 4)
+    features = QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetClosable
+    w.settings_dock = QDockWidget("Settings", w)
+    w.settings_dock.setObjectName("settings_dock")
+    w.settings_dock.setWidget(scroll)
+    w.settings_dock.setFeatures(features)
+    w.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, w.settings_dock)
+    w.runs_dock = QDockWidget("Runs", w)
+    w.runs_dock.setObjectName("runs_dock")
+    w.runs_dock.setWidget(w.runs_view)
+    w.runs_dock.setFeatures(features)
+    w.runs_dock.setToolTip("Every run of this session: nothing trained is lost when you Reset, load a "
+                           "model or open a data set")
+    w.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, w.runs_dock)
+
+
+def build_central(w: MainWindow) -> None:
+    """``w.main_splitter``, ``w.view_tabs`` and ``w.stack`` (empty page, then the tabs)."""
+    weights_box = titled("Weights: what each unit has learned", w.weights,
+                         "Each tile is one unit's weights as a picture: red pixels push the unit up, blue "
+                         "pixels push it down, white means zero. Click a tile to enlarge it.")
+    pad_box = titled("Draw a digit: what does the network think?", w.pad,
+                     "Draw with the left mouse button, erase with the right. The bars show the network's "
+                     "outputs for your drawing, updated live while it trains.")
+    bottom = QSplitter(Qt.Orientation.Horizontal)
+    bottom.addWidget(weights_box)
+    bottom.addWidget(pad_box)
+    bottom.setStretchFactor(0, 5)
+    bottom.setStretchFactor(1, 4)
+    w.main_splitter = QSplitter(Qt.Orientation.Vertical)
+    w.main_splitter.setObjectName("main_splitter")
+    w.main_splitter.addWidget(w.metrics)
+    w.main_splitter.addWidget(bottom)
+    w.main_splitter.setStretchFactor(0, 1)
+    w.main_splitter.setStretchFactor(1, 1)
+    w.main_splitter.setChildrenCollapsible(False)
+    w.view_tabs = QTabWidget()
+    w.view_tabs.setObjectName("view_tabs")
+    w.view_tabs.setDocumentMode(True)
+    for page, (name, _, tip) in zip((w.main_splitter, w.diagnostics, w.confusion, w.compare), TABS):
+        index = w.view_tabs.addTab(page, name)
+        w.view_tabs.setTabToolTip(index, tip)
+    w.stack = QStackedWidget()
+    w.stack.addWidget(w.empty_page)
+    w.stack.addWidget(w.view_tabs)
+    w.setCentralWidget(w.stack)
+
+
+def build_status_bar(w: MainWindow) -> StatusWidgets:
+    bar = w.statusBar()
+    loading = QProgressBar()
+    loading.setRange(0, 0)                        # busy until a reader reports a fraction
+    loading.setMaximumWidth(140)
+    loading.setToolTip("Opening a data set; what is loaded stays usable meanwhile")
+    loading.hide()
+    cancel = QPushButton("Cancel")
+    cancel.setToolTip("Stop opening this data set (the one loaded stays)")
+    cancel.hide()
+    # Permanent: a temporary message ("Opening ...") would hide normal status bar widgets.
+    bar.addPermanentWidget(loading)
+    bar.addPermanentWidget(cancel)
+    status = StatusWidgets(QLabel(STATE_NAMES["idle"]), QLabel(""), QLabel(""), QLabel(""), QProgressBar(),
+                           loading, cancel)
+    status.state.setToolTip("What the training is doing")
+    status.epoch.setToolTip("Epochs trained in this run (one epoch = one pass over the training set)")
+    status.speed.setToolTip("Training speed over the last few epochs")
+    status.elapsed.setToolTip("Training time of this run, pauses excluded")
+    status.progress.setMaximumWidth(180)
+    status.progress.setToolTip("Epochs trained out of Max epochs")
+    status.progress.hide()
+    for label in (status.state, status.epoch, status.speed, status.elapsed):
+        label.setTextFormat(Qt.TextFormat.PlainText)
+        label.setMinimumWidth(label.fontMetrics().horizontalAdvance("0" * 9))
+        bar.addPermanentWidget(label)
+    bar.addPermanentWidget(status.progress)
+    return status
