@@ -187,3 +187,13 @@ class WindowActions:
         path = self.ask_csv_path()
         if path:
             self._window.export_numbers_csv(path)
+
+    def ask_save_run(self, index: int) -> None:
+        path = self.ask_model_path()
+        if path:
+            self._window.save_run_model(index, path)
+
+    def ask_export_run_csv(self, index: int) -> None:
+        path = self.ask_csv_path(f"run-{index + 1}.csv")
+        if path:
+            self._window.export_run_csv(index, path)

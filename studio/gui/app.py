@@ -5,7 +5,7 @@ are small; more threads only fight the GUI thread for the two cores of a school 
 interpreter switch interval, so the GUI thread gets the GIL back quickly while the training thread
 runs Python code. Both keep the window responsive while training flat out.
 
-Start-up opens a data set before the window shows its first frame: ``--data PATH`` if given, else the
+Start-up opens a data set in the background while the window shows: ``--data PATH`` if given, else the
 built-in synthetic digits (``studio.core.paths.DEFAULT_DATASET``), else the data set opened last time,
 else the window's empty state, which says how to open one.
 
@@ -86,10 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = (QSettings(args.settings, QSettings.Format.IniFormat) if args.settings
                 else QSettings(ORGANISATION, APPLICATION))
     window = MainWindow(settings)
-    for path in startup_datasets(args.data, window.last_dataset_path()):
-        # An explicit --data that fails shows its error; the default is tried next either way.
-        if window.open_dataset(path):
-            break
+    candidates = startup_datasets(args.data, window.last_dataset_path())
+    if candidates:
+        # In the background: the window shows at once. One that fails shows its error; the next is tried.
+        window.open_dataset(candidates[0], fallbacks=candidates[1:])
     window.show()
     return int(app.exec())
 

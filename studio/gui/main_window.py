@@ -23,10 +23,9 @@ from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QWidget
 
 from studio.core.data import Dataset
-from studio.core.model_file import ModelFileError, load_model, save_model
 from studio.core.my_digits import MyDigits
 from studio.core.network import Network
-from studio.core.session import CLASSES, INPUTS, Session, check_network_size, config_for_loaded
+from studio.core.session import CLASSES, INPUTS, Session, check_network_size
 from studio.core.training import PRESETS, EpochFinished, RunDiverged, RunFinished, TrainingConfig
 from studio.gui.actions import COMPARE_TAB, TABS, TRAINING_TAB, WindowActions
 from studio.gui.best_epoch import BestEpochTracker
@@ -41,7 +40,6 @@ from studio.gui.messages import show_error_box
 from studio.gui.metrics_plot import MetricsPlot
 from studio.gui.my_digits_dialog import MyDigitsDialog
 from studio.gui.pad_panel import PadPanel
-from studio.gui.qt_helpers import format_duration, format_rate
 from studio.gui.runs_view import RunsView
 from studio.gui.settings_store import SettingsStore, restore_window, save_window
 from studio.gui.training_runner import TrainingRunner
@@ -73,6 +71,7 @@ class MainWindow(WindowCommands, QMainWindow):
         self._early_stop_pending = False
         self._fallbacks: list[Path] = []
         self._close_confirmed = False
+        self.confirm_on_close = True             # scripts (screenshot, benchmark) turn the question off
         self.setWindowTitle(APPLICATION)
         self.setAcceptDrops(True)
         self.runner = TrainingRunner(self)
@@ -130,8 +129,8 @@ class MainWindow(WindowCommands, QMainWindow):
         self.empty_page.open_requested.connect(actions.ask_open_folder)
         self.empty_page.tutorial_requested.connect(self.get_tutorial_dataset)
         self.runs_view.bring_back_requested.connect(self.bring_back_run)
-        self.runs_view.save_model_requested.connect(self._on_runs_view_save_model_requested)
-        self.runs_view.export_csv_requested.connect(self._on_runs_view_export_csv_requested)
+        self.runs_view.save_model_requested.connect(actions.ask_save_run)
+        self.runs_view.export_csv_requested.connect(actions.ask_export_run_csv)
 
     # -- what the views show -----------------------------------------------------------------------
 
@@ -157,25 +156,8 @@ class MainWindow(WindowCommands, QMainWindow):
         self.diagnostics.record(self.session.history.last_epoch if epoch is None else epoch, snapshot)
         self.confusion.update_network(snapshot)
 
-    def _show_runs(self) -> None:
-        """Give the plot and the Runs list the session's runs (the one place the plot learns them).
-        With a plot that is given its histories this becomes ``set_runs(current, earlier)``."""
-        plot, session = self.metrics, self.session
-        plot.start_run(None)                     # the plot's own copy of the old current run goes...
-        plot.clear_previous_runs()               # ...with every faded one: they are replayed below
-        for run in [*session.earlier, session.current]:
-            plot.start_run(run.config, run.label)
-            plot.add_epochs(run.history.events())
-        plot.set_best_epoch(self.best.best_epoch)
-        self.runs_view.refresh()
-        self.actions.clear_runs_action.setEnabled(bool(session.earlier))
-        self._update_run_labels()
-
     def _update_run_labels(self) -> None:
-        history = self.session.history
-        self.status.epoch.setText(f"epoch {history.last_epoch:,}" if len(history) else "")
-        self.status.speed.setText(format_rate(history.samples_per_second()) if len(history) else "")
-        self.status.elapsed.setText(format_duration(history.total_seconds) if len(history) else "")
+        self.status.show_history(self.session.history)
         self._update_progress()
 
     def _update_progress(self) -> None:
@@ -183,14 +165,7 @@ class MainWindow(WindowCommands, QMainWindow):
             limit = self.session.max_epochs if self.runner.is_live else self.controls.config().max_epochs
         except ValueError:
             limit = None
-        progress = self.status.progress
-        if limit is None or self.session.dataset is None:
-            progress.hide()
-            return
-        progress.setRange(0, limit)
-        progress.setValue(min(self.session.history.last_epoch, limit))
-        progress.setFormat(f"%v / {limit:,} epochs")
-        progress.show()
+        self.status.show_progress(None if self.session.dataset is None else limit, self.session.history.last_epoch)
 
     def _update_restore_action(self) -> None:
         self.actions.restore_best_action.setEnabled(not self.runner.is_live and self.best.best_epoch is not None)
@@ -363,18 +338,6 @@ class MainWindow(WindowCommands, QMainWindow):
     def _on_tab_group_triggered(self, action: QAction) -> None:
         self.show_tab(int(action.data()))
 
-    @Slot(int)
-    def _on_runs_view_save_model_requested(self, index: int) -> None:
-        path = self.actions.ask_model_path()
-        if path:
-            self.save_run_model(index, path)
-
-    @Slot(int)
-    def _on_runs_view_export_csv_requested(self, index: int) -> None:
-        path = self.actions.ask_csv_path(f"run-{index + 1}.csv")
-        if path:
-            self.export_run_csv(index, path)
-
     @Slot()
     def _on_my_digits_dialog_my_digits_changed(self) -> None:
         self._update_my_digits_counts()
@@ -406,7 +369,7 @@ class MainWindow(WindowCommands, QMainWindow):
             self.open_dataset(path)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt's name
-        if not self._close_confirmed and not self.confirm_quit():
+        if self.confirm_on_close and not self._close_confirmed and not self.confirm_quit():
             event.ignore()
             return
         self._close_confirmed = True             # closing again (e.g. at exit) does not ask twice

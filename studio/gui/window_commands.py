@@ -247,6 +247,20 @@ class WindowCommands(_Base):
                                      f"{run.history.last_epoch:,} epochs.", 8000)
         return True
 
+    def _show_runs(self) -> None:
+        """Give the plot and the Runs list the session's runs (the one place the plot learns them).
+        With a plot that is given its histories this becomes ``set_runs(current, earlier)``."""
+        plot, session = self.metrics, self.session
+        plot.start_run(None)                     # the plot's own copy of the old current run goes...
+        plot.clear_previous_runs()               # ...with every faded one: they are replayed below
+        for run in [*session.earlier, session.current]:
+            plot.start_run(run.config, run.label)
+            plot.add_epochs(run.history.events())
+        plot.set_best_epoch(self.best.best_epoch)
+        self.runs_view.refresh()
+        self.actions.clear_runs_action.setEnabled(bool(session.earlier))
+        self._update_run_labels()
+
     def clear_earlier_runs(self) -> None:
         self.session.clear_earlier()
         self._show_runs()

@@ -17,7 +17,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QDockWidget, QGroupBox, QLabel, QProgressBar, QPushButton, QScrollArea,
                                QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
 
+from studio.core.history import RunHistory
 from studio.gui.actions import TABS
+from studio.gui.qt_helpers import format_duration, format_rate
 
 if TYPE_CHECKING:
     from studio.gui.main_window import MainWindow
@@ -27,6 +29,8 @@ STATE_NAMES = {"idle": "Ready", "running": "Training", "paused": "Paused", "stop
 
 @dataclass
 class StatusWidgets:
+    """The status bar's permanent widgets, and how they show a run."""
+
     state: QLabel
     epoch: QLabel
     speed: QLabel
@@ -34,6 +38,23 @@ class StatusWidgets:
     progress: QProgressBar
     loading: QProgressBar
     cancel_loading: QPushButton
+
+    def show_history(self, history: RunHistory) -> None:
+        """The run's last epoch, speed and training time (blank for a run without epochs)."""
+        trained = len(history) > 0
+        self.epoch.setText(f"epoch {history.last_epoch:,}" if trained else "")
+        self.speed.setText(format_rate(history.samples_per_second()) if trained else "")
+        self.elapsed.setText(format_duration(history.total_seconds) if trained else "")
+
+    def show_progress(self, limit: int | None, epoch: int) -> None:
+        """``epoch`` out of ``limit`` epochs; hidden when there is no limit."""
+        if limit is None:
+            self.progress.hide()
+            return
+        self.progress.setRange(0, limit)
+        self.progress.setValue(min(epoch, limit))
+        self.progress.setFormat(f"%v / {limit:,} epochs")
+        self.progress.show()
 
 
 def titled(title: str, widget: QWidget, tip: str) -> QGroupBox:

@@ -55,7 +55,8 @@ def main() -> int:
         width, height = (int(v) for v in args.size.split("x"))
         window.resize(width, height)
         window.show()
-        if not window.open_dataset(data):
+        window.confirm_on_close = False      # a script: nothing to keep
+        if not open_and_wait(window, data):
             print(f"could not open {data}", file=sys.stderr)
             return 1
         window.controls.set_config(replace(PRESETS[args.preset], max_epochs=None))
@@ -75,6 +76,15 @@ def main() -> int:
               f"of {args.preset}")
         window.close()
     return 0
+
+
+def open_and_wait(window: MainWindow, path: Path) -> bool:
+    """Open a data set (the window does it in the background) and wait for the outcome."""
+    loop, outcome = QEventLoop(), []
+    window.dataset_load_finished.connect(lambda ok: (outcome.append(ok), loop.quit()))
+    window.open_dataset(path)
+    loop.exec()
+    return bool(outcome and outcome[0])
 
 
 if __name__ == "__main__":

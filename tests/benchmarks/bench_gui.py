@@ -128,7 +128,8 @@ def main() -> int:
         window = MainWindow(settings)
         window.resize(1360, 860)
         window.show()
-        if not window.open_dataset(path):
+        window.confirm_on_close = False      # a script: nothing to keep
+        if not open_and_wait(window, path):
             print("could not open the data set")
             return 1
         window.pad.load_sample("test", 0)                 # the pad predicts on every snapshot
@@ -165,6 +166,15 @@ def main() -> int:
         window.close()
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")
     return 0
+
+
+def open_and_wait(window: MainWindow, path: Path) -> bool:
+    """Open a data set (the window does it in the background) and wait for the outcome."""
+    loop, outcome = QEventLoop(), []
+    window.dataset_load_finished.connect(lambda ok: (outcome.append(ok), loop.quit()))
+    window.open_dataset(path)
+    loop.exec()
+    return bool(outcome and outcome[0])
 
 
 if __name__ == "__main__":
