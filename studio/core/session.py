@@ -283,8 +283,9 @@ class Session:
     def model_info(self, config: TrainingConfig, *, mid_epoch: bool = False) -> dict[str, Any]:
         """What a saved model records: ``config`` (its settings), ``epochs`` (the epoch its weights are
         from), that epoch's accuracies, the data set's name, and, when ``mid_epoch`` (saved while a run is
-        paused, the weights taken between two epochs), ``partial_epoch``: the number of the epoch in
-        progress, whose updates the weights already hold in part."""
+        paused: a run pauses between batches, so the weights may be taken inside an epoch),
+        ``partial_epoch``: the number of the epoch in progress, whose updates the weights may hold in part,
+        and a ``note`` saying so."""
         history = self.history
         epoch = self.weights_epoch if self.weights_epoch is not None else history.last_epoch
         info: dict[str, Any] = {"config": config.to_dict(), "epochs": epoch}
@@ -295,8 +296,9 @@ class Session:
                 info["test_accuracy"] = row["test_acc"]
         if mid_epoch and self.weights_epoch is None:
             info["partial_epoch"] = epoch + 1
-            info["note"] = (f"saved while paused during epoch {epoch + 1}: the weights hold epoch {epoch} "
-                            f"and part of epoch {epoch + 1}; the accuracies are those of epoch {epoch}")
+            info["note"] = (f"saved while paused: the weights hold epoch {epoch} and possibly part of epoch "
+                            f"{epoch + 1} (a run pauses between batches); the accuracies are those of "
+                            f"epoch {epoch}")
         if self.dataset is not None:
             info["dataset"] = self.dataset.name
         return info
