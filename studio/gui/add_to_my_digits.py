@@ -13,10 +13,11 @@ import numpy as np
 from PySide6.QtCore import Slot
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (QButtonGroup, QDialog, QDialogButtonBox, QGridLayout, QHBoxLayout, QLabel,
-                               QMessageBox, QPushButton, QVBoxLayout, QWidget)
+                               QPushButton, QVBoxLayout, QWidget)
 
 from studio.core.my_digits import MyDigits
 from studio.gui.my_digits_dialog import digit_pixmap
+from studio.gui.messages import show_error_box
 
 
 class DigitLabelDialog(QDialog):
@@ -103,5 +104,5 @@ def ask_and_add(parent: QWidget | None, image: np.ndarray, my_digits: MyDigits,
     try:
         return my_digits.add(image.astype(np.uint8), int(label))
     except (OSError, ValueError) as error:
-        QMessageBox.warning(parent, "Add to my digits", f"The drawing could not be saved: {error}")
+        show_error_box(parent, "Add to my digits", f"The drawing could not be saved: {error}")
         return None

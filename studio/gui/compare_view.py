@@ -28,7 +28,7 @@ import pyqtgraph.exporters  # noqa: F401  (registers pg.exporters.ImageExporter)
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QGridLayout, QGroupBox,
-                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox, QPushButton,
+                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
                                QSizePolicy, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
@@ -39,6 +39,7 @@ from studio.core.history import RunHistory
 from studio.core.network import INITS
 from studio.core.training import PRESETS, TrainingConfig
 from studio.gui.compare_runner import CompareBatch, ComparisonRunner
+from studio.gui.messages import show_error_box
 
 #: One colour per run, in turn.
 PALETTE: tuple[str, ...] = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
@@ -662,7 +663,7 @@ class CompareView(QWidget):
         try:
             self.export_csv(path)
         except (OSError, ValueError) as error:
-            QMessageBox.warning(self, "Could not save the table", str(error))
+            show_error_box(self, "Could not save the table", str(error))
         else:
             self._show_status(f"Table saved to {path}.")
 
@@ -675,7 +676,7 @@ class CompareView(QWidget):
         try:
             self.export_png(path)
         except OSError as error:
-            QMessageBox.warning(self, "Could not save the chart", str(error))
+            show_error_box(self, "Could not save the chart", str(error))
         else:
             self._show_status(f"Chart saved to {path}.")
 

@@ -202,6 +202,8 @@ class WindowCommands(_Base):
         session, best = self.session, self.best
         if session.current.trained and session.network is not None:
             session.keep_run(session.network, best.best_epoch, best.best_accuracy, best.best_network())
+            self.statusBar().showMessage(f"The run {session.current.label} is kept in the Runs list "
+                                         "(beside Settings).", 8000)
 
     def _current_config(self) -> TrainingConfig:
         try:

@@ -1,6 +1,6 @@
 """Where the window's parts sit: the settings and runs docks, the central tabs, the status bar.
 
-Left: the settings panel in a scrolling dock; right: the Runs list of the session (a dock, closable).
+Left: the settings panel in a scrolling dock, and the Runs list of the session in a dock tabbed with it.
 Centre: a stack of the empty page (no data set yet) and four tabs: "Training" (the curves above the
 first layer's weights and the drawing pad), "Saturation & gradients", "Mistakes", "Compare runs".
 Status bar: a message area, the data set loading bar with its Cancel button, then the run's state,
@@ -67,7 +67,7 @@ def titled(title: str, widget: QWidget, tip: str) -> QGroupBox:
 
 
 def build_docks(w: MainWindow) -> None:
-    """The settings dock (left) and the runs dock (right), as ``w.settings_dock`` and ``w.runs_dock``."""
+    """The settings dock and the runs dock (tabbed, left), as ``w.settings_dock`` and ``w.runs_dock``."""
     scroll = QScrollArea()
     scroll.setWidget(w.controls)
     scroll.setWidgetResizable(True)
@@ -85,7 +85,10 @@ def build_docks(w: MainWindow) -> None:
     w.runs_dock.setFeatures(features)
     w.runs_dock.setToolTip("Every run of this session: nothing trained is lost when you Reset, load a "
                            "model or open a data set")
-    w.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, w.runs_dock)
+    # A tab beside the settings: the window keeps its width (it must fit a 1024-pixel screen).
+    w.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, w.runs_dock)
+    w.tabifyDockWidget(w.settings_dock, w.runs_dock)
+    w.settings_dock.raise_()
 
 
 def build_central(w: MainWindow) -> None:

@@ -414,10 +414,12 @@ def test_the_pad_shows_no_prediction_for_an_empty_drawing_in_the_window(window: 
     assert view.predicted_digit() is not None
 
 
-def test_the_controls_open_menu_reaches_the_tutorial(make_window: Callable[[], MainWindow], user_dir: Path) -> None:
+def test_the_controls_open_menu_reaches_the_tutorial(qtbot: QtBot, make_window: Callable[[], MainWindow],
+                                                     user_dir: Path) -> None:
     user_dir.mkdir(parents=True)
     shutil.copy(require_shared(DIGITS_ZIP), user_dir / "digits.zip")
     window = make_window()
-    window.controls.open_dataset_requested.emit("tutorial")
+    with qtbot.waitSignal(window.dataset_load_finished, timeout=30_000):
+        window.controls.open_dataset_requested.emit("tutorial")
     assert window.dataset is not None and len(window.dataset.train) == 1934
 
