@@ -303,11 +303,13 @@ class Session:
             info["dataset"] = self.dataset.name
         return info
 
-    def run_info(self, run: Run) -> dict[str, Any]:
-        """What a model saved from an earlier ``run``'s final weights records (as ``model_info``)."""
+    def run_info(self, run: Run, best: bool = False) -> dict[str, Any]:
+        """What a model saved from an earlier ``run``'s final weights (or, ``best``, its best epoch's)
+        records (as ``model_info``)."""
         history = run.history
-        info: dict[str, Any] = {"config": run.config.to_dict(), "epochs": history.last_epoch}
-        row = history.row(history.last_epoch) if len(history) else None
+        epoch = run.best_epoch if best and run.best_epoch is not None else history.last_epoch
+        info: dict[str, Any] = {"config": run.config.to_dict(), "epochs": epoch}
+        row = history.row(epoch) if len(history) else None
         if row is not None:
             info["train_accuracy"] = row["train_acc"]
             if history.has_test:

@@ -193,6 +193,11 @@ class WindowActions:
         if path:
             self._window.save_run_model(index, path)
 
+    def ask_save_run_best(self, index: int) -> None:
+        path = self.ask_model_path("best.npz")
+        if path:
+            self._window.save_run_model(index, path, best=True)
+
     def ask_export_run_csv(self, index: int) -> None:
         path = self.ask_csv_path(f"run-{index + 1}.csv")
         if path:

@@ -130,6 +130,7 @@ class MainWindow(WindowCommands, QMainWindow):
         self.empty_page.tutorial_requested.connect(self.get_tutorial_dataset)
         self.runs_view.bring_back_requested.connect(self.bring_back_run)
         self.runs_view.save_model_requested.connect(actions.ask_save_run)
+        self.runs_view.save_best_requested.connect(actions.ask_save_run_best)
         self.runs_view.export_csv_requested.connect(actions.ask_export_run_csv)
 
     # -- what the views show -----------------------------------------------------------------------

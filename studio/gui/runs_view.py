@@ -3,11 +3,13 @@
 Every run of the session (``studio.core.session.Session.runs``: each network's training from its start
 until Reset, Load model, a new data set or a new network replaced it) is one row: its number, label,
 epochs, best epoch and whether it was saved. A run can be brought back (its final weights become the
-network again, its curves the current ones), saved as a model, or its numbers exported as CSV.
+network again, its curves the current ones), saved as a model (its final or its best epoch's weights),
+or its numbers exported as CSV.
 
 The view shows the session it is given and asks for everything through signals, each carrying the
 run's index in ``session.runs``: ``bring_back_requested``, ``save_model_requested``,
-``export_csv_requested``.
+``save_best_requested`` (an earlier run's best epoch; the current run's is Run > Restore best weights,
+then Save model), ``export_csv_requested``.
 
 Left out: doing any of it (the window), and the curves (the metrics plot).
 """
@@ -34,6 +36,7 @@ class RunsView(QWidget):
 
     bring_back_requested = Signal(int)
     save_model_requested = Signal(int)
+    save_best_requested = Signal(int)
     export_csv_requested = Signal(int)
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
@@ -48,10 +51,13 @@ class RunsView(QWidget):
                                           "curves the current ones (the current run is kept here)")
         self.save_button = QPushButton("Save model...")
         self.save_button.setToolTip("Save this run's final weights and settings as a model file")
+        self.best_button = QPushButton("Save best...")
+        self.best_button.setToolTip("Save the weights of this run's best epoch (highest test accuracy) as a "
+                                    "model file")
         self.csv_button = QPushButton("Export CSV...")
         self.csv_button.setToolTip("Save this run's numbers, epoch by epoch, as CSV")
         buttons = QHBoxLayout()
-        for button in (self.bring_back_button, self.save_button, self.csv_button):
+        for button in (self.bring_back_button, self.save_button, self.best_button, self.csv_button):
             buttons.addWidget(button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -60,6 +66,7 @@ class RunsView(QWidget):
         self.list.currentRowChanged.connect(self._on_list_current_row_changed)
         self.bring_back_button.clicked.connect(self._on_bring_back_button_clicked)
         self.save_button.clicked.connect(self._on_save_button_clicked)
+        self.best_button.clicked.connect(self._on_best_button_clicked)
         self.csv_button.clicked.connect(self._on_csv_button_clicked)
         self.refresh()
 
@@ -88,6 +95,7 @@ class RunsView(QWidget):
         earlier = chosen is not None and chosen is not self._session.current
         self.bring_back_button.setEnabled(earlier and not self._locked and chosen.final_network is not None)
         self.save_button.setEnabled(chosen is not None and (not earlier or chosen.final_network is not None))
+        self.best_button.setEnabled(earlier and chosen.best_network is not None)
         self.csv_button.setEnabled(chosen is not None)
 
     @Slot(int)
@@ -101,6 +109,10 @@ class RunsView(QWidget):
     @Slot()
     def _on_save_button_clicked(self) -> None:
         self.save_model_requested.emit(self.list.currentRow())
+
+    @Slot()
+    def _on_best_button_clicked(self) -> None:
+        self.save_best_requested.emit(self.list.currentRow())
 
     @Slot()
     def _on_csv_button_clicked(self) -> None:

@@ -283,18 +283,21 @@ class WindowCommands(_Base):
         self.runs_view.refresh()
         return True
 
-    def save_run_model(self, index: int, path: str | Path) -> bool:
+    def save_run_model(self, index: int, path: str | Path, best: bool = False) -> bool:
         """Save run ``index`` of ``session.runs``: the current run as ``save_model_to``, an earlier one
-        with its final weights."""
+        with its final weights, or (``best``) an earlier one's best epoch's weights."""
         runs = self.session.runs
         if not 0 <= index < len(runs):
             return False
         run = runs[index]
         if run is self.session.current:
             return self.save_model_to(path)
-        if run.final_network is None or not self._write_model(path, run.final_network, self.session.run_info(run)):
+        network = run.best_network if best else run.final_network
+        info = self.session.run_info(run, best=best)
+        if network is None or not self._write_model(path, network, info):
             return False
-        run.saved_epoch = run.history.last_epoch
+        if not best:
+            run.saved_epoch = run.history.last_epoch
         self.runs_view.refresh()
         return True
 

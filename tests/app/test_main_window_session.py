@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import time
 import zipfile
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from studio import cli
 from studio.core.model_file import load_model, save_model
 from studio.core.session import FORM_LIMITS
 from studio.core.training import PRESETS, TrainingConfig
+from studio.gui import dataset_loader as loader_module
 from studio.gui.main_window import MainWindow
 from studio.gui.messages import MAX_LINE, MAX_LINES
 from studio.gui.settings_store import SMOOTHING_RANGE, SettingsStore
@@ -207,6 +209,30 @@ def test_every_run_is_in_one_csv_and_each_run_exports_alone(qtbot: QtBot, window
     assert window.session.earlier[0].saved and "· saved" in window.runs_view.list.item(0).text()
     qtbot.mouseClick(window.runs_view.csv_button, Qt.MouseButton.LeftButton)
     assert len((tmp_path / "first.csv").read_text(encoding="utf-8").splitlines()) == 3
+    # Its best epoch's weights were kept too, and save on their own.
+    kept = window.session.earlier[0]
+    assert kept.best_epoch is not None and window.runs_view.best_button.isEnabled()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(tmp_path / "best.npz"), ""))
+    qtbot.mouseClick(window.runs_view.best_button, Qt.MouseButton.LeftButton)
+    best, info = load_model(tmp_path / "best.npz")
+    assert info["epochs"] == kept.best_epoch
+    for a, b in zip(best.parameters(), kept.best_network.parameters()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_opening_twice_applies_only_the_last(qtbot: QtBot, window: MainWindow, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    slow_one = write_dataset(tmp_path / "slow", n_train=20, n_test=10)
+    release = threading.Event()
+    real = loader_module.open_data_source
+    monkeypatch.setattr(loader_module, "open_data_source",
+                        lambda path: (release.wait(10) if Path(path) == slow_one else None, real(path))[1])
+    window.open_dataset(slow_one)
+    assert window.open_and_wait(write_dataset(tmp_path / "fast", n_train=30, n_test=10))
+    release.set()
+    qtbot.waitUntil(lambda: not window.loader._threads, timeout=10_000)
+    qtbot.wait(50)
+    assert window.dataset.name == "fast" and window.errors == []
 
 
 def test_quit_asks_before_discarding_unsaved_runs(qtbot: QtBot, window: MainWindow, questions: list,

@@ -189,3 +189,6 @@ def test_an_earlier_runs_model_info_describes_its_last_epoch() -> None:
     session.start_run(SMALL)
     info = session.run_info(session.earlier[0])
     assert info["epochs"] == 2 and info["train_accuracy"] == 0.7 and info["config"] == SMALL.to_dict()
+    session.earlier[0].best_epoch = 1
+    best = session.run_info(session.earlier[0], best=True)
+    assert best["epochs"] == 1 and best["train_accuracy"] == 0.3
