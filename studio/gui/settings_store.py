@@ -128,6 +128,12 @@ class SettingsStore:
         except (OSError, ValueError):
             return None
 
+    def settings_note(self) -> str:
+        """One sentence on what could not be used ("" if everything could)."""
+        if not self.problems:
+            return ""
+        return ("Some remembered settings could not be used: " + "; ".join(self.problems))[:900]
+
     def _problem(self, text: str) -> None:
         self.problems.append(text if len(text) <= 300 else text[:297] + "...")
 
@@ -178,8 +184,7 @@ def restore_window(window: MainWindow) -> None:
         window.main_splitter.restoreState(splitter)
     window.show_tab(store.integer("view/tab", 0, 0, window.view_tabs.count() - 1))
     if store.problems:
-        window.statusBar().showMessage("Some remembered settings could not be used: "
-                                       + "; ".join(store.problems)[:900], 60000)
+        window.statusBar().showMessage(store.settings_note(), 60000)
 
 
 def save_window(window: MainWindow) -> None:

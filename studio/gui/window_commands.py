@@ -82,8 +82,11 @@ class WindowCommands(_Base):
         self._update_progress()
         self.store.set_value("data/last", str(Path(path).resolve()))
         self.store.remember_folder("data", path)
-        self.statusBar().showMessage(f"Opened {dataset.name}: {len(dataset.train):,} training and "
-                                     f"{len(dataset.test) if dataset.test else 0:,} test samples", 5000)
+        opened = (f"Opened {dataset.name}: {len(dataset.train):,} training and "
+                  f"{len(dataset.test) if dataset.test else 0:,} test samples")
+        note = self.store.settings_note()             # said again once: opening hid it at start-up
+        self.statusBar().showMessage(f"{opened}. {note}" if note else opened, 60000 if note else 5000)
+        self.store.problems.clear()
 
     def _training_dataset(self) -> Dataset | None:
         """The data set, plus my digits in its training part if the panel says to train with them;

@@ -65,7 +65,7 @@ HOSTILE_SETTINGS: dict[str, dict[str, object]] = {
 
 @pytest.mark.parametrize("name", list(HOSTILE_SETTINGS))
 def test_a_hostile_settings_file_never_stops_the_window(make_window: Callable[..., MainWindow],
-                                                        settings: QSettings, name: str) -> None:
+                                                        settings: QSettings, tmp_path: Path, name: str) -> None:
     for key, value in HOSTILE_SETTINGS[name].items():
         settings.setValue(key, value)
     settings.sync()
@@ -77,6 +77,9 @@ def test_a_hostile_settings_file_never_stops_the_window(make_window: Callable[..
     assert SMOOTHING_RANGE[0] <= window.metrics.smoothing <= SMOOTHING_RANGE[1]
     assert window.statusBar().currentMessage().startswith("Some remembered settings could not be used")
     assert window.errors == []
+    # Start-up opens a data set next, in the background: the explanation stays in the status bar.
+    assert window.open_and_wait(write_dataset(tmp_path / "tiny"))
+    assert "Some remembered settings could not be used" in window.statusBar().currentMessage()
 
 
 def test_hand_edited_ini_text_is_read_safely(make_window: Callable[..., MainWindow], settings: QSettings) -> None:
