@@ -324,3 +324,15 @@ def test_a_huge_error_text_makes_a_small_box(window: MainWindow) -> None:
     assert len(lines) <= MAX_LINES + 1 and all(len(line) <= MAX_LINE for line in lines)
     assert box.sizeHint().height() < 1000
     box.accept()
+
+
+def test_the_forms_ranges_are_the_sessions_limits(make_window: Callable[..., MainWindow]) -> None:
+    """``fit_to_form`` clamps into ``FORM_LIMITS``: they must be the settings form's own ranges."""
+    controls = make_window().controls
+    spins = {"init_scale": controls.scale_spin, "lr": controls.lr_spin, "batch_size": controls.batch_spin,
+             "momentum": controls.momentum_spin, "weight_decay": controls.decay_spin,
+             "shift": controls.shift_spin, "max_epochs": controls.max_epochs_spin, "seed": controls.seed_spin}
+    for name, spin in spins.items():
+        low, high = FORM_LIMITS[name]
+        assert spin.maximum() == pytest.approx(high), name
+        assert spin.minimum() <= low, name
