@@ -116,7 +116,7 @@ class SharedRunControl(RunControl):
         if not self._running.is_set():
             if self.on_block is not None:
                 self.on_block()
-            self._running.wait()
+            self._wait_while_paused()           # counts the wait, so it is not training time
         return self._stop.is_set()
 
     def __getstate__(self) -> dict[str, Any]:
