@@ -18,10 +18,13 @@ import numpy as np
 from studio.core.data import DataError, parse_digit_text
 from studio.core.evaluation import confusion_matrix
 from studio.core.model_file import ModelFileError, load_model, save_model
-from studio.core.network import ACTIVATIONS, BIAS_INITS, INITS, LOSSES
+from studio.core.network import (ACTIVATION_DESCRIPTIONS, ACTIVATIONS, BIAS_INIT_DESCRIPTIONS, BIAS_INITS,
+                                 INIT_DESCRIPTIONS, INITS, LOSS_DESCRIPTIONS, LOSSES)
 from studio.core.sources import export_source, open_data_source
-from studio.core.training import (ORDERS, PRESETS, EpochFinished, RunControl, RunDiverged,
-                                  RunFinished, TrainingConfig, train, with_overrides)
+from studio.core.training import (ENGINE_DESCRIPTIONS, ENGINES, ORDER_DESCRIPTIONS, ORDERS, PRESET_DESCRIPTIONS,
+                                  PRESETS, BestEpoch, BestEpochChanged, EpochFinished, RunControl,
+                                  RunDiverged, RunFinished, TrainingConfig, parse_hidden_sizes, train,
+                                  with_overrides)
 
 PROG = "backprop-studio"
 DATA_HELP = ("data set: a folder with trainingDigits/ and testDigits/, a single folder of digit files, or a "
@@ -47,12 +50,23 @@ class ArgumentParser(argparse.ArgumentParser):
 
 def _hidden_sizes(text: str) -> tuple[int, ...]:
     try:
-        sizes = tuple(int(part) for part in text.split(",") if part.strip() != "")
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"hidden sizes must be whole numbers separated by commas, got {text!r}")
-    if any(s < 1 for s in sizes):
-        raise argparse.ArgumentTypeError(f"hidden sizes must be >= 1, got {text!r}")
-    return sizes
+        return parse_hidden_sizes(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _patience(text: str) -> int | None:
+    """``--early-stopping N``: N >= 1 epochs; 0 means off."""
+    if not (text.strip().isascii() and text.strip().isdigit()):
+        raise argparse.ArgumentTypeError(f"expected a whole number of epochs (0 = off), got {text!r}")
+    return int(text) or None
+
+
+def _choices_help(lead: str, descriptions: dict[str, str], default: str | None = None) -> str:
+    """Help text listing each choice with its teaching text (the same texts the window shows)."""
+    listed = "; ".join(f"{name}: {text.rstrip('.')}" for name, text in descriptions.items())
+    text = f"{lead} (default: {default}). {listed}" if default else f"{lead}. {listed}"
+    return text.replace("%", "%%")     # argparse formats help with %
 
 
 def add_training_arguments(t: argparse.ArgumentParser) -> None:
@@ -60,13 +74,17 @@ def add_training_arguments(t: argparse.ArgumentParser) -> None:
     ``config_from_args`` reads them back."""
     t.add_argument("--data", required=True, help=DATA_HELP)
     t.add_argument("--preset", choices=sorted(PRESETS), default="article",
-                   help="starting settings; explicit flags override them (default: article)")
-    t.add_argument("--hidden", type=_hidden_sizes, help="hidden layer sizes, e.g. 16,16")
-    t.add_argument("--activation", choices=ACTIVATIONS)
-    t.add_argument("--loss", choices=LOSSES, help="sse (sigmoid outputs) or ce (softmax outputs)")
-    t.add_argument("--init", choices=INITS, help="weight initialiser")
+                   help=_choices_help("starting settings; explicit flags override them", PRESET_DESCRIPTIONS,
+                                      "article"))
+    t.add_argument("--hidden", type=_hidden_sizes, help="hidden layer sizes, e.g. 16,16 or 16-16 (up to 8 "
+                                                         "layers of 1 to 4096 units; '' for none)")
+    t.add_argument("--activation", choices=ACTIVATIONS,
+                   help=_choices_help("hidden layers' activation", ACTIVATION_DESCRIPTIONS))
+    t.add_argument("--loss", choices=LOSSES, help=_choices_help("output layer and loss", LOSS_DESCRIPTIONS))
+    t.add_argument("--init", choices=INITS, help=_choices_help("weight initialiser", INIT_DESCRIPTIONS))
     t.add_argument("--init-scale", type=float, help="multiply the initial weights by X")
-    t.add_argument("--bias-init", choices=BIAS_INITS)
+    t.add_argument("--bias-init", choices=BIAS_INITS,
+                   help=_choices_help("bias initialiser", BIAS_INIT_DESCRIPTIONS))
     t.add_argument("--lr", type=float, help="learning rate")
     t.add_argument("--batch", type=int, help="batch size (1 = one update per sample)")
     t.add_argument("--momentum", type=float)
@@ -74,9 +92,16 @@ def add_training_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--shift", type=int, help="random shifts of up to N pixels each epoch")
     t.add_argument("--shuffle", action=argparse.BooleanOptionalAction, default=None,
                    help="new sample order every epoch (--no-shuffle: the data set's fixed order)")
-    t.add_argument("--order", choices=ORDERS, help="sample order (overrides --shuffle)")
+    t.add_argument("--order", choices=ORDERS,
+                   help=_choices_help("sample order (overrides --shuffle)", ORDER_DESCRIPTIONS))
     t.add_argument("--epochs", type=int, help="number of epochs; 0 = until Ctrl-C")
     t.add_argument("--seed", type=int)
+    t.add_argument("--early-stopping", type=_patience, metavar="N",
+                   help="end the run after N epochs in a row without a better test accuracy (training "
+                        "accuracy without a test split); 0 = off")
+    t.add_argument("--engine", choices=ENGINES,
+                   help=_choices_help("the code that trains each epoch; both make the same updates",
+                                      ENGINE_DESCRIPTIONS, "fast"))
 
 
 def build_parser() -> ArgumentParser:
@@ -88,6 +113,9 @@ def build_parser() -> ArgumentParser:
     add_training_arguments(t)
     t.add_argument("--init-from", metavar="MODEL.npz", help="start from a saved model's weights")
     t.add_argument("--save", metavar="MODEL.npz", help="save the trained model here")
+    t.add_argument("--save-best", metavar="MODEL.npz",
+                   help="save the weights of the best epoch here (its info names the epoch); lines of "
+                        "new best epochs end with '*'")
     t.add_argument("--log", metavar="RUN.csv", help="also write the per-epoch figures as CSV")
 
     e = commands.add_parser("evaluate", help="accuracy, per-class accuracy and confusion matrix")
@@ -112,8 +140,9 @@ def build_parser() -> ArgumentParser:
                                             "print a summary table")
     add_training_arguments(c)
     c.add_argument("--vary", action="append", required=True, metavar="SETTING=A,B,...",
-                   help="a setting and its values, e.g. init=randn,xavier or lr=0.01,0.1 (hidden sizes as "
-                        "16-16); repeat for more settings: every combination runs")
+                   help="a setting and its values, e.g. init=randn,xavier, lr=0.01,0.1 or "
+                        "engine=readable,fast (hidden sizes as 16-16); repeat for more settings: every "
+                        "combination runs")
     c.add_argument("--workers", type=int, help="worker processes (default: one per core)")
     c.add_argument("--csv", metavar="OUT.csv", help="also write the summary table as CSV")
     return parser
@@ -128,7 +157,8 @@ def config_from_args(args: argparse.Namespace) -> TrainingConfig:
         PRESETS[args.preset], hidden=args.hidden, activation=args.activation, loss=args.loss,
         init=args.init, init_scale=args.init_scale, bias_init=args.bias_init, lr=args.lr,
         batch_size=args.batch, momentum=args.momentum, weight_decay=args.weight_decay,
-        shift=args.shift, order=order, seed=args.seed)
+        shift=args.shift, order=order, seed=args.seed, engine=args.engine,
+        early_stopping=args.early_stopping)
     if args.epochs is not None:
         if args.epochs < 0:
             raise UsageError("--epochs must be >= 0 (0 = until Ctrl-C)")
@@ -140,10 +170,11 @@ def config_from_args(args: argparse.Namespace) -> TrainingConfig:
 # Commands
 # --------------------------------------------------------------------------------------------------
 
-def format_epoch(event: EpochFinished) -> str:
+def format_epoch(event: EpochFinished, best: bool = False) -> str:
+    """One line per epoch; ``best`` adds a trailing ``*`` (the run's new best epoch)."""
     test = f"{event.test_accuracy:.4f}" if event.test_accuracy is not None else "-"
     return (f"epoch {event.epoch:5d}  loss {event.train_loss:.6f}  train {event.train_accuracy:.4f}  "
-            f"test {test}  {1000 * event.seconds:7.1f} ms")
+            f"test {test}  {1000 * event.seconds:7.1f} ms" + ("  *" if best else ""))
 
 
 def run_train(args: argparse.Namespace, out: TextIO) -> int:
@@ -173,6 +204,11 @@ def run_train(args: argparse.Namespace, out: TextIO) -> int:
     log_file = open(args.log, "w", newline="", encoding="utf-8") if args.log else None
     status = 0
     last: EpochFinished | None = None
+    # The same rule as train()'s, so the '*' can be printed with the epoch's own line (train() reports
+    # the new best just after it); the weights to save come from train()'s BestEpochChanged.
+    marker = BestEpoch()
+    best: tuple[BestEpochChanged, EpochFinished] | None = None
+    earlier_epochs = int(info.get("epochs", 0))
     try:
         writer = csv.writer(log_file) if log_file else None
         if writer:
@@ -180,28 +216,48 @@ def run_train(args: argparse.Namespace, out: TextIO) -> int:
         for event in train(network, dataset, config, control):
             if isinstance(event, EpochFinished):
                 last = event
-                print(format_epoch(event), file=out, flush=True)
+                print(format_epoch(event, best=marker.update(event)), file=out, flush=True)
                 if writer:
                     writer.writerow([event.epoch, repr(event.train_loss), repr(event.train_accuracy),
                                      "" if event.test_accuracy is None else repr(event.test_accuracy),
                                      repr(event.seconds)])
+            elif isinstance(event, BestEpochChanged) and last is not None:
+                best = (event, last)
             elif isinstance(event, RunDiverged):
                 print(event.message, file=sys.stderr, flush=True)
                 status = 1
             elif isinstance(event, RunFinished) and event.reason == "stopped":
                 print(f"stopped after {event.epochs} epochs", file=out, flush=True)
+            elif isinstance(event, RunFinished) and event.reason == "early_stopping" and best is not None:
+                print(f"stopped early after {event.epochs} epochs: no better {best[0].monitored} accuracy "
+                      f"for {config.early_stopping} epochs (best: epoch {best[0].epoch}, "
+                      f"{best[0].accuracy:.4f})", file=out, flush=True)
     finally:
         signal.signal(signal.SIGINT, previous)
         if log_file:
             log_file.close()
     if args.save:
-        info = {"config": config.to_dict(), "data": dataset.name,
-                "epochs": (last.epoch if last else 0) + int(info.get("epochs", 0)),
-                "train_accuracy": last.train_accuracy if last else None,
-                "test_accuracy": last.test_accuracy if last else None}
-        save_model(args.save, network, info)
+        save_model(args.save, network, _model_info(config, dataset.name, last, earlier_epochs))
         print(f"saved {args.save}", file=out, flush=True)
+    if args.save_best:
+        if best is None:
+            print(f"{PROG}: no epoch finished, so there is no best epoch to save in {args.save_best}",
+                  file=sys.stderr, flush=True)
+            return status or 1
+        changed, epoch = best
+        info = _model_info(config, dataset.name, epoch, earlier_epochs)
+        info.update(best_epoch=changed.epoch + earlier_epochs, monitored=changed.monitored)
+        save_model(args.save_best, changed.network, info)
+        print(f"saved the best epoch ({changed.epoch}, {changed.monitored} accuracy {changed.accuracy:.4f}) "
+              f"to {args.save_best}", file=out, flush=True)
     return status
+
+
+def _model_info(config: TrainingConfig, data: str, epoch: EpochFinished | None, earlier_epochs: int) -> dict:
+    """What a saved model records about its training: settings, data set, epochs in all, accuracies."""
+    return {"config": config.to_dict(), "data": data, "epochs": (epoch.epoch if epoch else 0) + earlier_epochs,
+            "train_accuracy": epoch.train_accuracy if epoch else None,
+            "test_accuracy": epoch.test_accuracy if epoch else None}
 
 
 def run_evaluate(args: argparse.Namespace, out: TextIO) -> int:

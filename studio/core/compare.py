@@ -48,8 +48,8 @@ import numpy as np
 
 from studio.core.data import N_CLASSES, Dataset, Split
 from studio.core.network import ACTIVATIONS, BIAS_INITS, INITS, LOSSES
-from studio.core.training import (ORDERS, EpochFinished, RunControl, RunDiverged, RunEvent, RunFinished,
-                                  TrainingConfig, train)
+from studio.core.training import (ENGINES, ORDERS, EpochFinished, RunControl, RunDiverged, RunEvent,
+                                  RunFinished, TrainingConfig, check_hidden_sizes, parse_hidden_sizes, train)
 
 #: The training-accuracy milestones a summary times, as fractions.
 THRESHOLDS: tuple[float, ...] = (0.5, 0.9, 0.97)
@@ -75,11 +75,10 @@ KNOB_ALIASES: dict[str, str] = {"batch": "batch_size", "epochs": "max_epochs", "
                                 "scale": "init_scale"}
 
 _CHOICES: dict[str, tuple[str, ...]] = {"activation": ACTIVATIONS, "loss": LOSSES, "init": INITS,
-                                        "bias_init": BIAS_INITS, "order": ORDERS}
+                                        "bias_init": BIAS_INITS, "order": ORDERS, "engine": ENGINES}
 _FLOATS = ("init_scale", "lr", "momentum", "weight_decay")
-_INTS = ("batch_size", "shift", "seed", "max_epochs")
+_INTS = ("batch_size", "shift", "seed", "max_epochs", "early_stopping")
 _WHOLE = re.compile(r"[+-]?[0-9]+")          # ASCII only: int() would also take other scripts' digits
-_SIZES = re.compile(r"[0-9]+(?:[-x][0-9]+)*")
 KNOBS: tuple[str, ...] = tuple(f.name for f in fields(TrainingConfig))
 
 
@@ -101,19 +100,23 @@ def knob_name(name: str) -> str:
 def convert_value(knob: str, value: object) -> object:
     """``value`` (a Python value or its text) as the type of field ``knob``; ``ValueError`` if it isn't one.
 
-    ``hidden`` text is sizes joined by ``-`` or ``x`` (``16-16``), since commas separate values;
-    ``max_epochs`` accepts ``none`` for no limit. Ranges (lr > 0, ...) are checked by
+    ``hidden`` text is read by ``training.parse_hidden_sizes``; in ``--vary`` the sizes are joined by
+    ``-`` (``16-16``), since commas separate the values; ``max_epochs`` accepts ``none`` for no limit. Ranges (lr > 0, ...) are checked by
     ``TrainingConfig.validate`` when the configs are made.
     """
     if knob == "hidden":
         if isinstance(value, str):
-            text = value.strip()
-            if not _SIZES.fullmatch(text):
-                raise ValueError(f"hidden: {value!r} is not layer sizes such as 16-16 (sizes joined by '-')")
-            return tuple(int(part) for part in re.split(r"[-x]", text))
+            try:
+                return parse_hidden_sizes(value)
+            except ValueError as error:
+                raise ValueError(f"hidden: {error}") from None
         sizes = (value,) if isinstance(value, int) else tuple(value)  # type: ignore[arg-type]
         if not all(isinstance(s, int) and not isinstance(s, bool) for s in sizes):
             raise ValueError(f"hidden: {value!r} is not a sequence of whole numbers")
+        try:
+            check_hidden_sizes(sizes)
+        except ValueError as error:
+            raise ValueError(f"hidden: {error}") from None
         return sizes
     if knob in _CHOICES:
         text = str(value).strip()
@@ -128,7 +131,7 @@ def convert_value(knob: str, value: object) -> object:
         except (TypeError, ValueError):
             raise ValueError(f"{knob}: {value!r} is not a number") from None
     if knob in _INTS:
-        if knob == "max_epochs" and (value is None or str(value).strip().lower() == "none"):
+        if knob in ("max_epochs", "early_stopping") and (value is None or str(value).strip().lower() == "none"):
             return None
         if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
             raise ValueError(f"{knob}: {value!r} is not a whole number")

@@ -38,6 +38,7 @@ from studio.core.sgd import EpochFunction, EpochTally, Optimiser, sgd_epoch
 __all__ = [
     "ENGINES", "ENGINE_DESCRIPTIONS", "MAX_HIDDEN_LAYERS", "MAX_HIDDEN_UNITS", "NETWORK_FIELDS", "ORDERS",
     "ORDER_DESCRIPTIONS", "PRESETS", "PRESET_DESCRIPTIONS", "BestEpoch", "BestEpochChanged", "EngineName",
+    "check_hidden_sizes",
     "EpochFinished", "EpochTally", "FinishReason", "MonitoredSplit", "Optimiser", "OrderName", "RunControl",
     "RunDiverged", "RunEvent", "RunFinished", "TrainingConfig", "choose_epoch_function", "epoch_order",
     "evaluate", "format_hidden_sizes", "needs_new_network", "parse_hidden_sizes", "sgd_epoch", "train",
@@ -86,8 +87,8 @@ def parse_hidden_sizes(text: str) -> tuple[int, ...]:
     parts = re.split(r"\s*[,x-]\s*|\s+", stripped)
     # ASCII digits only: int() would also read other scripts' digits ('١' is 1).
     if any(not (part.isascii() and part.isdigit()) for part in parts):
-        raise ValueError(f"hidden layer sizes must be whole numbers separated by commas or dashes "
-                         f"(e.g. 16,16 or 16-16), got {text!r}")
+        raise ValueError(f"{text!r} is not layer sizes: whole numbers separated by commas or dashes, "
+                         f"such as 16,16 or 16-16")
     sizes = tuple(int(part) for part in parts)
     check_hidden_sizes(sizes)
     return sizes

@@ -345,7 +345,7 @@ def test_hidden_sizes_parse_in_every_spelling(text: str, sizes: tuple[int, ...])
 
 
 @pytest.mark.parametrize("text, message", [
-    ("16,,16", "whole numbers separated by commas or dashes"), ("16;16", "separated by commas"),
+    ("16,,16", "not layer sizes: whole numbers separated by commas or dashes"), ("16;16", "separated by commas"),
     ("1.5", "whole numbers"), ("-16", "whole numbers"), ("\u0661\u0666", "whole numbers"),
     ("0", "1 to 4096 units"), ("4097", "1 to 4096 units"), ("1,1,1,1,1,1,1,1,1", "at most 8 hidden layers")])
 def test_hidden_sizes_refuse_with_a_message_naming_the_rule(text: str, message: str) -> None:
