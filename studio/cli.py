@@ -21,10 +21,10 @@ from studio.core.model_file import ModelFileError, load_model, save_model
 from studio.core.network import (ACTIVATION_DESCRIPTIONS, ACTIVATIONS, BIAS_INIT_DESCRIPTIONS, BIAS_INITS,
                                  INIT_DESCRIPTIONS, INITS, LOSS_DESCRIPTIONS, LOSSES)
 from studio.core.sources import export_source, open_data_source
-from studio.core.training import (ENGINE_DESCRIPTIONS, ENGINES, ORDER_DESCRIPTIONS, ORDERS, PRESET_DESCRIPTIONS,
-                                  PRESETS, BestEpoch, BestEpochChanged, EpochFinished, RunControl,
-                                  RunDiverged, RunFinished, TrainingConfig, parse_hidden_sizes, train,
-                                  with_overrides)
+from studio.core.training import (EARLY_STOPPING_DESCRIPTION, ENGINE_DESCRIPTIONS, ENGINES, ORDER_DESCRIPTIONS,
+                                  ORDERS, PRESET_DESCRIPTIONS, PRESETS, BestEpoch, BestEpochChanged,
+                                  EpochFinished, RunControl, RunDiverged, RunFinished, TrainingConfig,
+                                  parse_hidden_sizes, train, with_overrides)
 
 PROG = "backprop-studio"
 DATA_HELP = ("data set: a folder with trainingDigits/ and testDigits/, a single folder of digit files, or a "
@@ -97,8 +97,7 @@ def add_training_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--epochs", type=int, help="number of epochs; 0 = until Ctrl-C")
     t.add_argument("--seed", type=int)
     t.add_argument("--early-stopping", type=_patience, metavar="N",
-                   help="end the run after N epochs in a row without a better test accuracy (training "
-                        "accuracy without a test split); 0 = off")
+                   help=f"{EARLY_STOPPING_DESCRIPTION} 0 = off (the default)")
     t.add_argument("--engine", choices=ENGINES,
                    help=_choices_help("the code that trains each epoch; both make the same updates",
                                       ENGINE_DESCRIPTIONS, "fast"))

@@ -440,7 +440,6 @@ class PerSampleSGD:
         ones_t = ones[:t_width]
         hidden = kinds[0] if L > 1 else None
         last = L - 1
-        out_kind = kinds[last]
         ones_n = [ones[:k] for k in buf.n]
         zero = 0.0
         residual, t_out = buf.residual, buf.t_out

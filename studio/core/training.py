@@ -36,7 +36,7 @@ from studio.core.run_control import RunControl
 from studio.core.sgd import EpochFunction, EpochTally, Optimiser, sgd_epoch
 
 __all__ = [
-    "ENGINES", "ENGINE_DESCRIPTIONS", "MAX_HIDDEN_LAYERS", "MAX_HIDDEN_UNITS", "NETWORK_FIELDS", "ORDERS",
+    "EARLY_STOPPING_DESCRIPTION", "ENGINES", "ENGINE_DESCRIPTIONS", "MAX_HIDDEN_LAYERS", "MAX_HIDDEN_UNITS", "NETWORK_FIELDS", "ORDERS",
     "ORDER_DESCRIPTIONS", "PRESETS", "PRESET_DESCRIPTIONS", "BestEpoch", "BestEpochChanged", "EngineName",
     "check_hidden_sizes",
     "EpochFinished", "EpochTally", "FinishReason", "MonitoredSplit", "Optimiser", "OrderName", "RunControl",
@@ -64,6 +64,11 @@ ENGINE_DESCRIPTIONS: dict[str, str] = {
     "fast": "Run the fast kernels (studio/core/kernel_*.py): the same updates to about 1e-12 with fewer "
             "NumPy calls. The tests hold them to the readable code.",
 }
+
+EARLY_STOPPING_DESCRIPTION = ("End the run once this many epochs in a row have brought no better test accuracy "
+                              "(training accuracy when the data set has no test split). The best epoch's "
+                              "weights are kept either way. Can be changed during a run: it applies from "
+                              "the next epoch.")
 
 #: Limits on hidden layers, so a typing slip cannot ask for a network that fills the memory.
 MAX_HIDDEN_LAYERS = 8
