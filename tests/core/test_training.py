@@ -11,7 +11,8 @@ import pytest
 
 from studio.core.augment import shift_images
 from studio.core.data import load_dataset
-from studio.core.training import (PRESETS, BestEpoch, BestEpochChanged, EpochFinished, RunControl,
+from studio.core.training import (ENGINE_DESCRIPTIONS, ENGINES, ORDER_DESCRIPTIONS, ORDERS, PRESET_DESCRIPTIONS,
+                                  PRESETS, BestEpoch, BestEpochChanged, EpochFinished, RunControl,
                                   RunDiverged, RunFinished, TrainingConfig, epoch_order, format_hidden_sizes,
                                   needs_new_network, parse_hidden_sizes, train)
 from tests.conftest import ARTICLE_NET, DIGITS, require_shared
@@ -510,3 +511,9 @@ def test_a_pause_mid_epoch_does_not_count_as_training_time(engine: str) -> None:
     assert first.seconds < 0.15                                     # ... and is not training time
     assert second.elapsed == pytest.approx(first.seconds + second.seconds)
     assert control.take_blocked_seconds() == 0.0                    # the run took what it counted
+
+
+def test_every_preset_engine_and_order_has_its_teaching_text() -> None:
+    assert list(PRESET_DESCRIPTIONS) == list(PRESETS)
+    assert list(ENGINE_DESCRIPTIONS) == list(ENGINES) == ["readable", "fast"]
+    assert list(ORDER_DESCRIPTIONS) == list(ORDERS)
