@@ -3,9 +3,9 @@
 A *run* trains one network on one data set, epoch after epoch, with mini-batch SGD (batch size 1 is
 the tutorial's per-sample update). The run is a plain generator: each ``next()`` trains one epoch and
 yields immutable events carrying copies of the numbers, so a worker, the command line and the tests
-all drive it the same way. The outside world steers it through a ``RunControl`` (stop, pause, step one
-epoch, change the learning rate or the early-stopping patience) whose methods are safe to call from
-another thread. The run keeps its best epoch itself (``BestEpoch``, ``BestEpochChanged``) and can stop
+all drive it the same way. The outside world steers it through a ``RunControl`` (``run_control.py``: stop,
+pause, step one epoch, change the learning rate or the early-stopping patience) whose methods are safe
+to call from another thread. The run keeps its best epoch itself (``BestEpoch``, ``BestEpochChanged``) and can stop
 early.
 
 Each epoch is trained by an *epoch function* chosen by ``TrainingConfig.engine``: ``readable`` is
@@ -35,14 +35,15 @@ from studio.core.network import (ACTIVATIONS, BIAS_INITS, INITS, LOSS_FUNCTIONS,
 from studio.core.run_control import RunControl
 from studio.core.sgd import EpochFunction, EpochTally, Optimiser, sgd_epoch
 
+# The public names, including those that live in run_control.py and sgd.py but were always imported
+# from here (RunControl, EpochTally, Optimiser, sgd_epoch).
 __all__ = [
-    "EARLY_STOPPING_DESCRIPTION", "ENGINES", "ENGINE_DESCRIPTIONS", "MAX_HIDDEN_LAYERS", "MAX_HIDDEN_UNITS", "NETWORK_FIELDS", "ORDERS",
-    "ORDER_DESCRIPTIONS", "PRESETS", "PRESET_DESCRIPTIONS", "BestEpoch", "BestEpochChanged", "EngineName",
-    "check_hidden_sizes",
-    "EpochFinished", "EpochTally", "FinishReason", "MonitoredSplit", "Optimiser", "OrderName", "RunControl",
-    "RunDiverged", "RunEvent", "RunFinished", "TrainingConfig", "choose_epoch_function", "epoch_order",
-    "evaluate", "format_hidden_sizes", "needs_new_network", "parse_hidden_sizes", "sgd_epoch", "train",
-    "with_overrides",
+    "EARLY_STOPPING_DESCRIPTION", "ENGINES", "ENGINE_DESCRIPTIONS", "MAX_HIDDEN_LAYERS", "MAX_HIDDEN_UNITS",
+    "NETWORK_FIELDS", "ORDERS", "ORDER_DESCRIPTIONS", "PRESETS", "PRESET_DESCRIPTIONS", "BestEpoch",
+    "BestEpochChanged", "EngineName", "EpochFinished", "EpochTally", "FinishReason", "MonitoredSplit",
+    "Optimiser", "OrderName", "RunControl", "RunDiverged", "RunEvent", "RunFinished", "TrainingConfig",
+    "check_hidden_sizes", "choose_epoch_function", "epoch_order", "evaluate", "format_hidden_sizes",
+    "needs_new_network", "parse_hidden_sizes", "sgd_epoch", "train", "with_overrides",
 ]
 
 OrderName = Literal["shuffle", "permuted", "dataset"]
