@@ -11,6 +11,8 @@ and never hang. Each rule here answers a case seen on real machines:
   are read (``read_zip_member``); the others are refused with a message.
 * **Messages quote at most a few hundred characters** of any value (``shorten``): a file can hold a
   6 MB list, and a message box 524,309 px tall is no message.
+* **Leftovers of killed saves are removed** by the next save into the same folder
+  (``remove_stale_temporaries``), and only files of our own naming pattern and content.
 * **Long loads can report progress and be cancelled**: a loader takes an optional
   ``progress(done, total) -> bool``; returning ``False`` makes it raise ``LoadCancelled``.
 
@@ -20,7 +22,9 @@ from __future__ import annotations
 
 import lzma
 import os
+import re
 import stat
+import time
 import zipfile
 import zlib
 from typing import Callable
@@ -46,6 +50,12 @@ _METHOD_NAMES = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA"}
 ZIP_READ_ERRORS: tuple[type[BaseException], ...] = (
     zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, NotImplementedError, RuntimeError,
     ValueError, OSError)
+
+
+#: A hidden temporary file of ours untouched for this long is a leftover of a killed save.
+STALE_TEMPORARY_SECONDS = 60
+#: How atomic saves name their temporary files: ``.NAME.8hex.tmp`` beside the target.
+_TEMPORARY_NAME = re.compile(r"\..+\.[0-9a-f]{8}\.tmp", re.DOTALL)
 
 
 class LoadCancelled(Exception):
@@ -140,3 +150,26 @@ def report(progress: Progress | None, done: int, total: int) -> None:
     """Call ``progress(done, total)`` if there is one; ``LoadCancelled`` if it returns ``False``."""
     if progress is not None and progress(done, total) is False:
         raise LoadCancelled("loading was cancelled")
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str], magic: bytes) -> None:
+    """Delete leftovers of killed atomic saves in ``folder``: regular files named like our temporaries
+    (``.NAME.8hex.tmp``) that start with ``magic`` or are empty, untouched for
+    ``STALE_TEMPORARY_SECONDS``. Best effort: a file that cannot be checked or removed is left alone."""
+    now = time.time()
+    try:
+        with os.scandir(folder) as scan:
+            entries = [entry for entry in scan if _TEMPORARY_NAME.fullmatch(entry.name)]
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if not stat.S_ISREG(info.st_mode) or now - info.st_mtime < STALE_TEMPORARY_SECONDS:
+                continue
+            with open(entry.path, "rb") as file:  # a regular file (checked), so open cannot block
+                head = file.read(len(magic))
+            if head in (b"", magic):
+                os.unlink(entry.path)
+        except OSError:
+            continue
