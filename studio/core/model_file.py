@@ -94,10 +94,10 @@ OUTPUTS: tuple[str, ...] = tuple(sorted(set(OUTPUT_FOR_LOSS.values())))
 #: The fields every ``meta`` must have, in the order they are checked and reported.
 REQUIRED_META_FIELDS: tuple[str, ...] = ("format", "version", "sizes", "activation", "output", "loss")
 
-#: Largest model this reader will load, in parameters (weights + biases): about 400 MB of float64.
+#: Largest model this reader will load, in parameters (weights + biases): about 200 MB of float64.
 #: The studio's networks have a few hundred thousand; the limit exists so that a damaged or hostile
-#: file cannot make the app try to allocate gigabytes before noticing the data is not there.
-MAX_PARAMETERS = 50_000_000
+#: file cannot make the app allocate more than a few hundred MB before noticing the data is not there.
+MAX_PARAMETERS = 25_000_000
 
 #: Most layers (sizes) a model may list: refused before the sizes are looked at one by one.
 MAX_LAYERS = 64
