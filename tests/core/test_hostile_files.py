@@ -3,7 +3,7 @@ within seconds and without a hang. The files are made here (``hostile_corpus``),
 
 Memory is measured two ways: ``tracemalloc`` in this process for what Python and NumPy allocate (the
 bombs: each is a few tens of MiB, so the old readers' one-go decompression shows clearly while a
-bounded read stays under a few MiB), and the peak RSS of a child process for the cases whose old cost
+bounded read stays under a few MiB), and the peak RSS (VmHWM) of a child process for the cases whose old cost
 was gigabytes (the child's address space is capped at 3 GB so a regression fails with MemoryError
 rather than swapping the machine). Time bounds are generous (tens of seconds where the work is a few
 milliseconds) so that they cannot flake on a loaded machine, yet fail on a hang.
@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import resource
 import subprocess
 import sys
 import textwrap
@@ -61,7 +60,14 @@ def run_child(code: str, timeout: float = 120) -> tuple[str, int]:
         try:
             exec(compile(sys.argv[1], "<test>", "exec"))
         finally:
-            print("PEAK_MB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, flush=True)
+            # VmHWM: this process's own peak. ru_maxrss is no good here: Linux carries it over exec
+            # from the parent, so it would report the test process's size.
+            try:
+                with open("/proc/self/status") as status:
+                    peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
+            except OSError:
+                peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            print("PEAK_MB", peak // 1024, flush=True)
     """)
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     done = subprocess.run([sys.executable, "-c", wrapper, textwrap.dedent(code)], cwd=ROOT, env=env,
