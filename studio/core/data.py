@@ -53,7 +53,7 @@ import numpy as np
 
 # LoadCancelled and Progress are imported here too so that callers of the loaders find them beside them.
 from studio.core.file_limits import (FileRefused, LoadCancelled, Progress, check_regular_file, read_zip_member,
-                                     report, shorten)
+                                     report, shorten, zip_entry_count)
 
 SIDE = 32
 N_PIXELS = SIDE * SIDE
@@ -495,6 +495,10 @@ def load_dataset(path: str | Path, progress: Progress | None = None) -> Dataset:
         train, test = _load_layout(_FolderSource(path), progress)
         return Dataset(resolved.name, str(resolved), train, test)
     try:
+        declared = zip_entry_count(path)
+        if declared is not None and declared > MAX_ZIP_MEMBERS:
+            raise DataError(f"{path}: lists {declared} members, more than the {MAX_ZIP_MEMBERS} a data set "
+                            f"archive may hold")
         archive = zipfile.ZipFile(path)
     except OSError as error:
         raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None

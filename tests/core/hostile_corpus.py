@@ -98,9 +98,16 @@ def write_zip(path: Path, members: list[Member]) -> Path:
         out += struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", *fields, 0) + name + member.data
         central += struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, *fields, 0, 0, 0, 0, 0,
                                offset) + name
-    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(members), len(members), len(central),
-                      len(out), 0)
-    path.write_bytes(bytes(out + central + end))
+    count = len(members)
+    zip64 = b""
+    if count > 0xFFFE:  # the count does not fit the end record: a zip64 end record and its locator
+        record_at = len(out) + len(central)
+        zip64 = (struct.pack("<4sQHHIIQQQQ", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, len(central),
+                             len(out))
+                 + struct.pack("<4sIQI", b"PK\x06\x07", 0, record_at, 1))
+        count = 0xFFFF
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, count, count, len(central), len(out), 0)
+    path.write_bytes(bytes(out + central + zip64 + end))
     return path
 
 

@@ -141,6 +141,17 @@ def test_a_zip_of_many_64_kib_members_is_parsed_as_it_is_read(tmp_path: Path) ->
     assert time.monotonic() - started < 60
 
 
+def test_a_zip_listing_more_members_than_a_data_set_has_is_refused_before_its_directory_is_read(
+        tmp_path: Path) -> None:
+    """600,000 empty members (a 50 MB file): Python's zip reader alone takes hundreds of MB for them."""
+    empty = corpus.stored("x", b"")
+    path = corpus.write_zip(tmp_path / "crowd.zip", [corpus.Member(f"d/{i}.txt", empty.method, b"", 0, 0)
+                                                      for i in range(600_000)])
+    out, peak = run_child(REFUSE.format(path=str(path)))
+    assert "REFUSED" in out and "crowd.zip: lists 600000 members, more than the 500000" in out, out
+    assert peak < 150, f"peak RSS {peak} MB"
+
+
 def test_a_member_name_of_60_kb_makes_a_message_of_one_short_line(tmp_path: Path) -> None:
     name = "digits/" + "<a href=x>Click here to repair" * 2000 + "0_0.txt"
     path = corpus.write_zip(tmp_path / "names.zip", [corpus.stored(name, b"bad")])
