@@ -1,13 +1,18 @@
 """The studio's command line: ``python -m studio train|compare|evaluate|predict|synth|export ...``.
 
 Same core as the window, no Qt. Every mistake a user can make (a bad flag, a malformed file) ends
-with exit status 2 and one line on stderr, never a traceback.
+with exit status 2 and one line on stderr, never a traceback. Output paths (``--save``, ``--log``) are
+checked before any data is loaded, so a typo costs no training; a log that fails while training (a full
+disk) is given up with one warning and the model is still saved; SIGTERM stops a run like Ctrl-C and
+saves.
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import os
 import signal
+import stat
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -15,9 +20,11 @@ from typing import Sequence, TextIO
 
 import numpy as np
 
-from studio.core.data import DataError, parse_digit_text
+from studio.core.data import MAX_FILE_BYTES, DataError, parse_digit_text
 from studio.core.evaluation import confusion_matrix
-from studio.core.model_file import ModelFileError, load_model, save_model
+from studio.core.file_limits import FileRefused, read_file_capped
+from studio.core.model_file import MAX_LAYERS, MAX_PARAMETERS, ModelFileError, check_digit_model, load_model, \
+    save_model
 from studio.core.network import (ACTIVATION_DESCRIPTIONS, ACTIVATIONS, BIAS_INIT_DESCRIPTIONS, BIAS_INITS,
                                  INIT_DESCRIPTIONS, INITS, LOSS_DESCRIPTIONS, LOSSES)
 from studio.core.sources import export_source, open_data_source
@@ -162,7 +169,86 @@ def config_from_args(args: argparse.Namespace) -> TrainingConfig:
         if args.epochs < 0:
             raise UsageError("--epochs must be >= 0 (0 = until Ctrl-C)")
         config = replace(config, max_epochs=args.epochs or None)
+    _check_limits(args, config)
     return config
+
+
+#: Largest --batch, before the data is loaded (then it must also fit the training set): the engines
+#: hold a whole batch's activations, 8 KB per sample and more.
+MAX_BATCH = 100_000
+
+
+def _check_limits(args: argparse.Namespace, config: TrainingConfig) -> None:
+    """Refuse values that pass the settings' own checks but would fail later in NumPy's words (or
+    allocate gigabytes), naming the flag."""
+    if args.seed is not None and args.seed < 0:
+        raise UsageError(f"--seed must be a whole number >= 0, got {args.seed}")
+    if args.batch is not None and not 1 <= args.batch <= MAX_BATCH:
+        raise UsageError(f"--batch must be between 1 and {MAX_BATCH}, got {args.batch}")
+    sizes = config.sizes()
+    parameters = sum(n_out * (n_in + 1) for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+    if len(sizes) > MAX_LAYERS or parameters > MAX_PARAMETERS:
+        raise UsageError(f"--hidden {','.join(map(str, config.hidden))[:80]}: a network of {len(sizes)} "
+                         f"layers and {parameters:,} parameters is too large (at most {MAX_LAYERS} layers "
+                         f"and {MAX_PARAMETERS:,} parameters, which a model file can hold)")
+
+
+def _check_output_path(path: str, flag: str, *, devices: bool = False) -> None:
+    """Refuse an output path that cannot be written, before any data is loaded or trained on: its
+    folder must exist and be writable, and it must not be a folder (or, unless ``devices``, anything
+    but a regular file: a FIFO would block the write)."""
+    target = Path(path)
+    folder = target.parent
+    try:
+        info = os.stat(target)
+    except FileNotFoundError:
+        info = None
+    except OSError as error:
+        raise UsageError(f"{flag} {path}: cannot be used ({error.strerror or error})") from None
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        raise UsageError(f"{flag} {path}: is a folder; give a file name")
+    if info is not None and not stat.S_ISREG(info.st_mode) and not (devices and stat.S_ISCHR(info.st_mode)):
+        raise UsageError(f"{flag} {path}: is not a regular file")
+    if not folder.is_dir():
+        raise UsageError(f"{flag} {path}: the folder {folder} does not exist")
+    if info is None or stat.S_ISREG(info.st_mode):
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise UsageError(f"{flag} {path}: the folder {folder} is not writable")
+    if info is not None and not os.access(target, os.W_OK) and flag == "--log":
+        raise UsageError(f"{flag} {path}: the file is not writable")
+
+
+class _RunLog:
+    """The ``--log`` CSV, written and flushed each epoch. A write that fails (a full disk) is reported
+    once on stderr and ends the log, never the run: the model matters more than its log."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        try:
+            self.file: TextIO | None = open(path, "w", newline="", encoding="utf-8")
+        except OSError as error:
+            raise UsageError(f"--log {path}: cannot be written ({error.strerror or error})") from None
+        self.writer = csv.writer(self.file)
+        self.row(["epoch", "loss", "train_acc", "test_acc", "seconds"])
+
+    def row(self, values: list[object]) -> None:
+        if self.file is None:
+            return
+        try:
+            self.writer.writerow(values)
+            self.file.flush()
+        except OSError as error:
+            print(f"{PROG}: warning: {self.path}: the log cannot be written ({error.strerror or error}); "
+                  f"training goes on without it", file=sys.stderr, flush=True)
+            self.close()
+
+    def close(self) -> None:
+        file, self.file = self.file, None
+        if file is not None:
+            try:
+                file.close()
+            except OSError:  # the data that failed to flush was already reported, or is a last line
+                pass
 
 
 # --------------------------------------------------------------------------------------------------
@@ -178,15 +264,20 @@ def format_epoch(event: EpochFinished, best: bool = False) -> str:
 
 def run_train(args: argparse.Namespace, out: TextIO) -> int:
     config = config_from_args(args)
+    if args.save:
+        _check_output_path(args.save, "--save")
+    if args.log:
+        _check_output_path(args.log, "--log", devices=True)
     dataset = open_data_source(args.data)
+    if config.batch_size > len(dataset.train):
+        raise UsageError(f"--batch {config.batch_size} is larger than the {len(dataset.train)} training samples; "
+                         f"use --batch {len(dataset.train)} for one batch of all of them")
     info: dict = {}
     if args.init_from:
         network, info = load_model(args.init_from)
+        check_digit_model(network, args.init_from, inputs=dataset.train.images.shape[1])
         config = with_overrides(config, hidden=tuple(network.sizes[1:-1]), activation=network.activation,
                                 loss=network.loss)
-        if network.sizes[0] != dataset.train.images.shape[1]:
-            raise UsageError(f"{args.init_from} takes {network.sizes[0]} inputs but {args.data} has "
-                             f"images of {dataset.train.images.shape[1]} pixels")
     else:
         network = config.build_network(dataset.train.images.shape[1])
     print(f"{dataset.name}: {len(dataset.train)} training samples, "
@@ -194,13 +285,13 @@ def run_train(args: argparse.Namespace, out: TextIO) -> int:
           f"{config.label()}", file=out, flush=True)
 
     control = RunControl()
-    # Ctrl-C asks the run to stop at the next batch (the model stays whole and is still saved);
-    # a second Ctrl-C interrupts at once.
-    def on_interrupt(signum: int, frame: object) -> None:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+    # Ctrl-C or SIGTERM asks the run to stop at the next batch (the model stays whole and is still
+    # saved); a second one interrupts at once. Python's own SIGTERM would end without saving.
+    def on_stop(signum: int, frame: object) -> None:
+        signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL)
         control.stop()
-    previous = signal.signal(signal.SIGINT, on_interrupt)
-    log_file = open(args.log, "w", newline="", encoding="utf-8") if args.log else None
+    previous = {signum: signal.signal(signum, on_stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    log = _RunLog(args.log) if args.log else None
     status = 0
     last: EpochFinished | None = None
     # The same rule as train()'s, so the '*' can be printed with the epoch's own line (train() reports
@@ -209,17 +300,14 @@ def run_train(args: argparse.Namespace, out: TextIO) -> int:
     best: tuple[BestEpochChanged, EpochFinished] | None = None
     earlier_epochs = int(info.get("epochs", 0))
     try:
-        writer = csv.writer(log_file) if log_file else None
-        if writer:
-            writer.writerow(["epoch", "loss", "train_acc", "test_acc", "seconds"])
         for event in train(network, dataset, config, control):
             if isinstance(event, EpochFinished):
                 last = event
                 print(format_epoch(event, best=marker.update(event)), file=out, flush=True)
-                if writer:
-                    writer.writerow([event.epoch, repr(event.train_loss), repr(event.train_accuracy),
-                                     "" if event.test_accuracy is None else repr(event.test_accuracy),
-                                     repr(event.seconds)])
+                if log:
+                    log.row([event.epoch, repr(event.train_loss), repr(event.train_accuracy),
+                             "" if event.test_accuracy is None else repr(event.test_accuracy),
+                             repr(event.seconds)])
             elif isinstance(event, BestEpochChanged) and last is not None:
                 best = (event, last)
             elif isinstance(event, RunDiverged):
@@ -232,9 +320,10 @@ def run_train(args: argparse.Namespace, out: TextIO) -> int:
                       f"for {config.early_stopping} epochs (best: epoch {best[0].epoch}, "
                       f"{best[0].accuracy:.4f})", file=out, flush=True)
     finally:
-        signal.signal(signal.SIGINT, previous)
-        if log_file:
-            log_file.close()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if log:
+            log.close()
     if args.save:
         save_model(args.save, network, _model_info(config, dataset.name, last, earlier_epochs))
         print(f"saved {args.save}", file=out, flush=True)
@@ -261,12 +350,10 @@ def _model_info(config: TrainingConfig, data: str, epoch: EpochFinished | None, 
 
 def run_evaluate(args: argparse.Namespace, out: TextIO) -> int:
     network, _ = load_model(args.model)
+    check_digit_model(network, args.model)
     dataset = open_data_source(args.data)
     splits = [("train", dataset.train)] + ([("test", dataset.test)] if dataset.test is not None else [])
     for name, split in splits:
-        if split.images.shape[1] != network.sizes[0]:
-            raise UsageError(f"{args.model} takes {network.sizes[0]} inputs but {args.data} has images "
-                             f"of {split.images.shape[1]} pixels")
         predicted = network.predict(split.images.astype(np.float64))
         matrix = confusion_matrix(split.labels, predicted, network.sizes[-1])
         accuracy = float(np.trace(matrix) / max(matrix.sum(), 1))
@@ -282,12 +369,19 @@ def run_evaluate(args: argparse.Namespace, out: TextIO) -> int:
 
 def run_predict(args: argparse.Namespace, out: TextIO) -> int:
     network, _ = load_model(args.model)
+    check_digit_model(network, args.model)
     for name in args.files:
         path = Path(name)
         try:
-            data = path.read_bytes()
+            # Capped: a digit file is ~1 KB; /dev/zero or a 2 GB file must not be read whole.
+            data = read_file_capped(path, MAX_FILE_BYTES)
+        except FileRefused as error:
+            raise DataError(f"{path}: {error}") from None
         except OSError as error:
             raise DataError(f"{path}: cannot read the file ({error.strerror or error})") from None
+        if len(data) > MAX_FILE_BYTES:
+            raise DataError(f"{path}: is too large for a digit file (over {MAX_FILE_BYTES} bytes); expected "
+                            f"32 lines of 32 '0'/'1' characters")
         image = parse_digit_text(data, str(path))
         outputs = network.predict_proba(image[None].astype(np.float64))[0]
         print(f"{path}: {int(np.argmax(outputs))}  " + " ".join(f"{p:.4f}" for p in outputs), file=out)
@@ -370,6 +464,10 @@ COMMANDS = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Run one command; return the exit status (0 ok, 1 training diverged, 2 a user's mistake)."""
     out = out or sys.stdout
+    if out is sys.stdout and hasattr(out, "reconfigure"):
+        # A path that is not valid UTF-8 (a folder named in another encoding) is printed with escapes
+        # rather than ending the run with UnicodeEncodeError on a strict UTF-8 terminal.
+        out.reconfigure(errors="backslashreplace")
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args, out)
@@ -377,5 +475,6 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
     except OSError as error:
-        print(f"{PROG}: error: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"{PROG}: error: {where}{error.strerror or error}", file=sys.stderr)
         return 2

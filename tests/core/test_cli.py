@@ -17,7 +17,8 @@ from studio.core.compare import parse_vary
 from studio.core.network import ACTIVATION_DESCRIPTIONS, INIT_DESCRIPTIONS, LOSS_DESCRIPTIONS
 from studio.core.training import ENGINE_DESCRIPTIONS, ORDER_DESCRIPTIONS, PRESET_DESCRIPTIONS
 from studio.core.data import export_dataset, format_digit_text
-from studio.core.model_file import load_model
+from studio.core.model_file import load_model, save_model
+from studio.core.network import Network
 from tests.conftest import require_shared, DIGITS
 from tests.helpers import tiny_dataset
 
@@ -110,6 +111,16 @@ def test_evaluate_and_predict(data_dir: Path, tmp_path: Path) -> None:
     (["predict", "{model}", "{bad}"], "line 2"),
     (["evaluate", "{bad}", "--data", "{data}"], "bad_1.txt"),
     (["frobnicate"], "invalid choice"),
+    (["train", "--data", "{data}", "--batch", "1e12"], "--batch"),
+    (["train", "--data", "{data}", "--batch", "1000000000000"], "--batch must be between 1 and 100000"),
+    (["train", "--data", "{data}", "--batch", "101"], "--batch 101 is larger than the 100 training samples"),
+    (["train", "--data", "{data}", "--hidden", "100000,100000"], "--hidden: each hidden layer needs 1 to 4096 units"),
+    (["train", "--data", "{data}", "--hidden", "4096,4096,4096"], "--hidden 4096,4096,4096: a network of 5 layers"),
+    (["train", "--data", "{data}", "--seed", "-1"], "--seed must be a whole number >= 0, got -1"),
+    (["train", "--data", "{data}", "--init-from", "{outputs5}"], "outputs5.npz\": the model has 5 outputs"),
+    (["evaluate", "{inputs784}", "--data", "{data}"], "inputs784.npz\": the model takes 784 inputs"),
+    (["predict", "{outputs11}", "{digit}"], "outputs11.npz\": the model has 11 outputs"),
+    (["predict", "{model}", "{big}"], "big.txt: is too large for a digit file"),
 ])
 def test_mistakes_exit_2_with_one_line(args: list[str], message: str, data_dir: Path, tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
@@ -118,9 +129,14 @@ def test_mistakes_exit_2_with_one_line(args: list[str], message: str, data_dir: 
     (tmp_path / "bad_1.txt").write_text("not a model")
     model = tmp_path / "m.npz"
     run_cli("train", "--data", str(data_dir), "--hidden", "4", "--epochs", "1", "--save", str(model))
+    files = {"model": model, "data": data_dir, "bad": bad if "predict" in args else tmp_path / "bad_1.txt",
+             "digit": data_dir / "testDigits" / "0_0.txt", "big": tmp_path / "big.txt"}
+    files["big"].write_bytes(b"0" * 2_000_000)
+    for name, sizes in (("outputs5", (1024, 4, 5)), ("inputs784", (784, 10)), ("outputs11", (1024, 11))):
+        files[name] = tmp_path / f"{name}.npz"
+        save_model(files[name], Network.initialised(sizes, activation="sigmoid", loss="sse", seed=0))
     capsys.readouterr()
-    filled = [a.format(data=data_dir, model=model, bad=bad if "predict" in args else tmp_path / "bad_1.txt")
-              for a in args]
+    filled = [a.format(**files) for a in args]
     status, _ = run_cli(*filled)
     err = capsys.readouterr().err
     assert status == 2
@@ -128,7 +144,8 @@ def test_mistakes_exit_2_with_one_line(args: list[str], message: str, data_dir: 
     assert message in err
 
 
-def test_ctrl_c_stops_cleanly_and_still_saves(data_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_stops_cleanly_and_still_saves(data_dir: Path, tmp_path: Path, signum: int) -> None:
     model = tmp_path / "m.npz"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen([sys.executable, "-m", "studio", "train", "--data", str(data_dir),
@@ -137,7 +154,7 @@ def test_ctrl_c_stops_cleanly_and_still_saves(data_dir: Path, tmp_path: Path) ->
     try:
         lines = [process.stdout.readline() for _ in range(3)]   # the header and two epochs
         assert lines[-1].startswith("epoch")
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signum)
         out, err = process.communicate(timeout=30)
     finally:
         process.kill()
@@ -246,3 +263,61 @@ def test_python_m_studio_uses_one_blas_thread_unless_told_otherwise(preset: str 
     assert blas == expected and omp == "1"
     if threads != "None":           # OpenBLAS found: the library itself uses that many threads
         assert int(threads) == min(int(expected), os.cpu_count() or 1)
+
+
+# --------------------------------------------------------------------------------------------------
+# Output paths, a failing log, names that are not UTF-8
+# --------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("flag, target, message", [
+    ("--save", "missing/m.npz", "missing/m.npz: the folder {tmp}/missing does not exist"),
+    ("--save", "", "is a folder; give a file name"),
+    ("--log", "missing/run.csv", "the folder {tmp}/missing does not exist"),
+    ("--log", "", "is a folder; give a file name"),
+])
+def test_output_paths_are_checked_before_any_training(data_dir: Path, tmp_path: Path, flag: str, target: str,
+                                                      message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out = run_cli("train", "--data", str(data_dir), "--epochs", "1", flag, str(tmp_path / target))
+    err = capsys.readouterr().err
+    assert status == 2 and out == "" and len(err.strip().splitlines()) == 1  # nothing was trained
+    assert flag in err and message.format(tmp=tmp_path) in err
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (a disk that is always full)")
+def test_a_log_on_a_full_disk_warns_once_and_the_model_is_still_saved(data_dir: Path, tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    model = tmp_path / "m.npz"
+    status, out = run_cli("train", "--data", str(data_dir), "--hidden", "4", "--epochs", "3",
+                          "--log", "/dev/full", "--save", str(model))
+    err = capsys.readouterr().err
+    assert status == 0 and out.count("\nepoch") == 3 and f"saved {model}" in out
+    assert err.count("warning") == 1 and "/dev/full: the log cannot be written (No space left on device)" in err
+    assert load_model(model)[1]["epochs"] == 3
+
+
+def test_an_os_error_without_a_file_name_prints_no_empty_name(monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    import errno
+    from studio import cli
+    def full(args: object, out: object) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setitem(cli.COMMANDS, "synth", full)
+    assert run_cli("synth", "--out", "x")[0] == 2
+    assert capsys.readouterr().err == "backprop-studio: error: No space left on device\n"
+
+
+def test_a_data_folder_named_in_another_encoding_trains_on_a_strict_utf8_terminal(data_dir: Path,
+                                                                                   tmp_path: Path) -> None:
+    folder = os.path.join(os.fsencode(tmp_path), b"caf\xe9")
+    os.rename(data_dir, folder)
+    env = {**os.environ, "LC_ALL": "C.UTF-8", "PYTHONIOENCODING": "utf-8:strict"}
+    outputs = []
+    for args, status in (([os.fsdecode(folder), "--epochs", "1"], 0),
+                         ([os.fsdecode(os.path.join(folder, b"missing"))], 2)):
+        done = subprocess.run([sys.executable, "-m", "studio", "train", "--data", *args], cwd=ROOT, env=env,
+                              capture_output=True, timeout=120)
+        assert done.returncode == status, done.stderr
+        assert b"Traceback" not in done.stderr
+        outputs.append(done.stdout + done.stderr)
+    assert b"caf\\udce9: 100 training samples" in outputs[0]
+    assert b"caf\\udce9/missing: does not exist" in outputs[1]
