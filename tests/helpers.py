@@ -1,8 +1,12 @@
 """Small data sets made in the tests themselves, so most tests need neither ../shared nor data/."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +36,29 @@ def tiny_dataset(per_class: int = 10, test_per_class: int = 5, seed: int = 0) ->
     """A train/test data set of ``tiny_split``s."""
     return Dataset("tiny", "<made in the tests>", tiny_split(per_class, seed),
                    tiny_split(test_per_class, seed + 1) if test_per_class else None)
+
+
+def child_outlives_killed_parent(script: str, seconds: float = 10.0) -> bool:
+    """Run ``script`` (Python code that starts a child process, prints its pid and waits) in a parent
+    process from the repository's root, kill the parent, and say whether the child is still alive
+    ``seconds`` later (killing it then)."""
+    root = Path(__file__).resolve().parents[1]
+    parent = subprocess.Popen([sys.executable, "-c", script], cwd=root, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        child_pid = int(parent.stdout.readline())
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child_pid, 0)
+        except ProcessLookupError:
+            return False
+        time.sleep(0.05)
+    os.kill(child_pid, 9)
+    return True
 
 
 # Stand-in runs for a training job's child (module-level: a child finds them by name). The events are

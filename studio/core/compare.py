@@ -18,8 +18,8 @@ has the shape of every job (``jobs.Job``): start, poll, cancel, close.
 Using multiprocessing's locks under ``spawn`` also starts its one shared "resource tracker" helper
 process, which lives until the program exits; the workers themselves never outlive ``close``.
 
-Left out: Qt (``studio.gui.compare_runner`` relays a ``Comparison`` from a worker thread), plotting, and anything about a
-single run's internals (``training.py``, ``diagnostics.py``).
+Left out: Qt (``studio.gui.compare_runner`` relays a ``Comparison`` from a background thread),
+plotting, and anything about a single run's internals (``training.py``, ``diagnostics.py``).
 """
 from __future__ import annotations
 

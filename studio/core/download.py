@@ -8,9 +8,9 @@ unpacked). ``download_file`` is the general step it uses:
 * streams the response in chunks with ``urllib``, calling ``progress(done_bytes, total_bytes)`` after
   each chunk (``total_bytes`` is the announced or expected size, ``None`` if neither is known) and
   checking ``cancel`` (a ``threading.Event`` or any callable returning ``True`` to stop) between chunks;
-* writes through a ``VerifiedFile``: a hidden temporary file in the destination folder; checks the byte
-  count and the SHA-256, then ``fsync``s and ``os.replace``s it into place: the destination is either the complete, verified
-  file or untouched, and no temporary file is ever left behind;
+* writes through a ``VerifiedFile``: a hidden temporary file in the destination folder; checks the
+  byte count and the SHA-256, then ``fsync``s and ``os.replace``s it into place: the destination is
+  either the complete, verified file or untouched, and no temporary file is ever left behind;
 * turns every failure into one ``DownloadError`` a person can act on (no network, connection
   refused, HTTP error, broken or short transfer, wrong checksum, disk error) or ``DownloadCancelled``.
 

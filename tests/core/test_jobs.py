@@ -5,8 +5,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +15,8 @@ import pytest
 
 from studio.core.jobs import (CONTEXT, Batcher, child_setup, end_process, error_message, load_dataset_arrays,
                               save_dataset_arrays, single_threaded_blas, start_processes)
-from tests.helpers import tiny_dataset
+from tests.helpers import child_outlives_killed_parent, tiny_dataset
 
-ROOT = Path(__file__).resolve().parents[2]
 DEADLINE = 30.0   # seconds; reached only if something hangs
 
 
@@ -166,19 +163,4 @@ if __name__ == "__main__":
 
 
 def test_a_child_ends_when_its_parent_is_killed() -> None:
-    parent = subprocess.Popen([sys.executable, "-c", ORPHAN_SCRIPT], cwd=ROOT, stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        child_pid = int(parent.stdout.readline())
-    finally:
-        parent.kill()
-        parent.wait()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            os.kill(child_pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)
-    os.kill(child_pid, 9)
-    pytest.fail("the child outlived its parent by 10 s")
+    assert not child_outlives_killed_parent(ORPHAN_SCRIPT), "the child outlived its parent by 10 s"

@@ -9,8 +9,6 @@ import multiprocessing
 import os
 import queue
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -25,9 +23,8 @@ from studio.core.network import Network
 from studio.core.training import EpochFinished, RunControl, RunDiverged, RunFinished, TrainingConfig, train
 from studio.core.training_job import (NETWORK_FILE, BestCandidate, Paused, RunFailed, SharedRunControl,
                                       Snapshot, TrainingJob, read_network, write_run_files)
-from tests.helpers import BestEpochChanged, Note, ignore_stop, scripted_run, tiny_dataset
+from tests.helpers import child_outlives_killed_parent, BestEpochChanged, Note, ignore_stop, scripted_run, tiny_dataset
 
-ROOT = Path(__file__).resolve().parents[2]
 CONTEXT = multiprocessing.get_context("spawn")
 DEADLINE = 30.0   # seconds; reached only if something hangs
 
@@ -357,19 +354,4 @@ if __name__ == "__main__":
 
 
 def test_a_child_ends_when_its_parent_dies() -> None:
-    parent = subprocess.Popen([sys.executable, "-c", ORPHAN_SCRIPT], cwd=ROOT, stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        child_pid = int(parent.stdout.readline())
-    finally:
-        parent.kill()
-        parent.wait()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            os.kill(child_pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)
-    os.kill(child_pid, 9)
-    pytest.fail("the child outlived its parent by 10 s")
+    assert not child_outlives_killed_parent(ORPHAN_SCRIPT), "the child outlived its parent by 10 s"
