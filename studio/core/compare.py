@@ -41,8 +41,8 @@ from pathlib import Path
 from typing import IO, Any, Iterable, Sequence, Union
 
 from studio.core.data import N_CLASSES, Dataset
-from studio.core.jobs import (Batcher, child_setup, load_dataset_arrays, save_dataset_arrays, start_processes,
-                              terminate)
+from studio.core.jobs import (Batcher, child_setup, error_message, load_dataset_arrays, save_dataset_arrays,
+                              start_processes, terminate)
 from studio.core.network import ACTIVATIONS, BIAS_INITS, INITS, LOSSES
 from studio.core.training import (ORDERS, EpochFinished, RunControl, RunDiverged, RunEvent, RunFinished,
                                   TrainingConfig, train)
@@ -509,7 +509,8 @@ def _worker_main(data: tuple[str, str, str], configs: tuple[TrainingConfig, ...]
 
     Messages (tuples, so that nothing but core types crosses the pipe):
     ``("started", index, pid, blas_threads)``, ``("epochs", index, [EpochFinished, ...])``,
-    ``("ended", index, RunFinished | RunDiverged | None, error_text | None)``.
+    ``("ended", index, RunFinished | RunDiverged | None, error_text | None)``; an error text is one
+    line (``jobs.error_message``) then the traceback.
     """
     child_setup()
     dataset = load_dataset_arrays(Path(data[0]), data[1], data[2])
@@ -534,9 +535,9 @@ def _run_one(dataset: Dataset, config: TrainingConfig, index: int, control: RunC
                 epochs.add(event)
             else:
                 terminal = event
-    except Exception:   # a worker must report, not die silently: the parent shows the text
+    except Exception as error:   # a worker must report, not die silently: the parent shows the text
         epochs.flush()
-        messages.put(("ended", index, None, traceback.format_exc()))
+        messages.put(("ended", index, None, f"{error_message(error, 'The run')}\n{traceback.format_exc()}"))
         return
     epochs.flush()
     messages.put(("ended", index, terminal, None))
@@ -727,7 +728,7 @@ class Comparison:
             terminal, error = message[2], message[3]
             if error is not None:
                 return [self._end(index, RunFinished(len(self._history[index]), "stopped"),
-                                  f"worker failed: {error.strip().splitlines()[-1]}\n{error}")]
+                                  error.strip())]
             return [self._end(index, terminal, "")]
         raise RuntimeError(f"unknown message from a worker: {kind!r}")
 

@@ -278,7 +278,9 @@ def test_a_run_that_fails_in_its_worker_reports_the_error() -> None:
     assert comparison.workers == 1                                  # never more workers than runs
     summary = comparison.summaries[0]
     assert summary.stopped and summary.epochs == 0
-    assert summary.message.startswith("worker failed: TypeError") and "Traceback" in summary.message
+    first, rest = summary.message.split("\n", 1)
+    assert first.startswith("The run stopped by an unexpected error: TypeError") and ", line " in first
+    assert rest.startswith("Traceback")
 
 
 def test_workers_that_die_before_any_run_end_every_run(capfd: pytest.CaptureFixture[str]) -> None:
