@@ -122,6 +122,7 @@ class JobRelay(QObject):
         super().__init__(parent)
         self._job_id = 0
         self._job: Job | None = None
+        self._worker: _JobWorker | None = None     # kept with its thread: Qt does not own it
         self._thread: QThread | None = None
 
     @property
