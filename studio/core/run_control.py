@@ -5,7 +5,7 @@ batch) and what a window or the command line calls from its own thread. It keeps
 blocked on a pause, so that pauses never count as training time.
 
 Left out: the run itself (``training.py``) and steering across processes
-(``training_process.SharedRunControl``, a subclass with shared-memory state).
+(``training_job.SharedRunControl``, a subclass with shared-memory state).
 """
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import threading
 import time
 
 import numpy as np
-
 
 
 class RunControl:
@@ -26,7 +25,7 @@ class RunControl:
     """
 
     # Class defaults, so that a subclass that makes its own primitives instead of calling __init__
-    # (``training_process.SharedRunControl``) still has them.
+    # (``training_job.SharedRunControl``) still has them.
     _blocked_seconds: float = 0.0
     _patience_pending: bool = False
     _pending_patience: int | None = None

@@ -13,7 +13,7 @@ Each epoch is trained by an *epoch function* chosen by ``TrainingConfig.engine``
 one of the kernels (``kernel_per_sample.PerSampleSGD``, ``kernel_minibatch.MiniBatchSGD``), which make
 the same updates with fewer NumPy calls; the tests hold the two engines together.
 
-Left out: Qt and processes (``training_process.py`` runs this generator in a child process), data
+Left out: Qt and processes (``training_job.py`` runs this generator in a child process), data
 loading (``data.py``) and files (``model_file.py``).
 """
 from __future__ import annotations
