@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 import re
 import struct
+import warnings
 from pathlib import Path
 from types import ModuleType
 
@@ -139,20 +140,24 @@ def decode_grey(path: str | Path) -> np.ndarray:
     from PIL import ImageOps
     path = Path(path)
     try:
-        with Image.open(path, formats=FORMATS) as picture:
-            width, height = picture.size
-            if width * height > MAX_PICTURE_PIXELS:
-                raise DataError(f"{path}: is {width}x{height} pixels, more than the {MAX_PICTURE_PIXELS:,} "
-                                f"pixels a digit picture may have; scale it down first")
-            picture = ImageOps.exif_transpose(picture)
-            picture.load()
-            mode = picture.mode
-            if mode in ("I", "F") or mode.startswith("I;16"):
-                return np.asarray(picture, dtype=np.float32)
-            has_alpha = "A" in picture.getbands() or "transparency" in picture.info
-            if not has_alpha:
-                return np.asarray(picture.convert("L"), dtype=np.float32)
-            pair = np.asarray(picture.convert("RGBA").convert("LA"), dtype=np.float32)
+        # A damaged file can make Pillow warn (e.g. "Tag data larger than file") and carry on: what it
+        # decodes is judged like any other picture, and a warning is not an error to show the learner.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            with Image.open(path, formats=FORMATS) as picture:
+                width, height = picture.size
+                if width * height > MAX_PICTURE_PIXELS:
+                    raise DataError(f"{path}: is {width}x{height} pixels, more than the {MAX_PICTURE_PIXELS:,} "
+                                    f"pixels a digit picture may have; scale it down first")
+                picture = ImageOps.exif_transpose(picture)
+                picture.load()
+                mode = picture.mode
+                if mode in ("I", "F") or mode.startswith("I;16"):
+                    return np.asarray(picture, dtype=np.float32)
+                has_alpha = "A" in picture.getbands() or "transparency" in picture.info
+                if not has_alpha:
+                    return np.asarray(picture.convert("L"), dtype=np.float32)
+                pair = np.asarray(picture.convert("RGBA").convert("LA"), dtype=np.float32)
     except (*_PILLOW_ERRORS, Image.DecompressionBombError) as error:
         # OSError covers UnidentifiedImageError (also for a format not in FORMATS) and "truncated".
         raise DataError(f"{path}: cannot be read as a picture of one of the formats "
