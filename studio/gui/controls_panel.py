@@ -580,6 +580,12 @@ class ControlsPanel(QWidget):
         """``idle``, ``running``, ``paused`` or ``stopping``: relabels Start/Pause and locks settings."""
         self._state = state
         live = state != "idle"
+        focused = self.focusWidget()
+        if live and focused is not None and any(w is focused or w.isAncestorOf(focused)
+                                                for w in self._locked_widgets):
+            # Disabling the focused field would hand the focus to the next one (Learning rate), where
+            # the next key would edit it: park it on the Start/Pause button instead.
+            self.start_button.setFocus(Qt.FocusReason.OtherFocusReason)
         for widget in self._locked_widgets:
             widget.setEnabled(not live)
             widget.setToolTip(f"{LOCKED_TIP}\n\n{self._tip(widget)}" if live else self._tip(widget))

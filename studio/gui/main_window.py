@@ -62,6 +62,7 @@ from studio.gui.metrics_plot import MetricsPlot
 from studio.gui.my_digits_dialog import MyDigitsDialog
 from studio.gui.pad_panel import PadPanel
 from studio.gui.qt_helpers import format_duration, format_rate, make_action
+from studio.gui.shortcuts import install_space_shortcut
 from studio.gui.training_runner import TrainingRunner
 from studio.gui.weights_view import WeightsView
 
@@ -134,6 +135,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_menus()
         self._connect()
+        install_space_shortcut(self, self.controls.start_pause_action)
         self._restore_settings()
         self._update_my_digits_counts()
 

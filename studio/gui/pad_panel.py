@@ -63,9 +63,12 @@ class PadPanel(QWidget):
 
         self.clear_action = QAction("Clear drawing", self)
         self.clear_action.setShortcuts([QKeySequence(Qt.Key.Key_Delete), QKeySequence(Qt.Key.Key_Backspace)])
-        self.clear_action.setToolTip("Erase the pad (Delete or Backspace)")
+        self.clear_action.setToolTip("Erase the pad (Delete or Backspace while the pad has the focus: "
+                                     "drawing gives it the focus)")
+        # Only while the focus is in this panel: elsewhere Delete belongs to the focused field.
+        self.clear_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.clear_action.triggered.connect(self._on_clear_action_triggered)
-        self.addAction(self.clear_action)      # active while this panel's window has focus
+        self.addAction(self.clear_action)
 
         self._clear_button = QPushButton("Clear")
         self._clear_button.setToolTip("Erase the pad (shortcut: Delete or Backspace)")

@@ -3,7 +3,8 @@
 The left button draws, the right button erases with the same round brush, and a drag paints a
 continuous stroke (a capsule from each mouse position to the next, see ``studio.core.drawing``).
 The pad keeps the drawing as a (32, 32) uint8 array of 0/1 and tells listeners about every change
-with ``drawing_changed``. What it leaves out: predicting, loading samples and keyboard shortcuts
+with ``drawing_changed``. Pressing a button on it gives it the keyboard focus (so the pad panel's
+Delete/Backspace reach it). What it leaves out: predicting, loading samples and keyboard shortcuts
 (``pad_panel`` and the main window do those).
 """
 from __future__ import annotations
@@ -56,6 +57,8 @@ class PaintPad(QWidget):
         self.setMouseTracking(True)            # to draw the brush outline while hovering
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, False)
+        # Drawing takes the keyboard focus, so Delete/Backspace then clear the pad rather than a field.
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.brush_radius = brush_radius
 
     # -- public API -------------------------------------------------------------------------------
@@ -166,6 +169,7 @@ class PaintPad(QWidget):
             event.ignore()
             return
         self._stroke_button = button
+        self.setFocus(Qt.FocusReason.MouseFocusReason)
         self._last_point = self.to_grid(event.position())
         self._hover = event.position()
         self._paint_to(self._last_point)

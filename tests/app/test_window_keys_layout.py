@@ -1,0 +1,90 @@
+"""The window as a newcomer uses it: keys that work from any field, a layout that fits small screens
+and holds still, and views that never show a previous network's leftovers."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from studio.gui.main_window import MainWindow
+from tests.app.test_main_window import write_dataset
+from tests.gui.pad_drag import drag
+
+
+@pytest.fixture
+def window(make_window: Callable[..., MainWindow], tmp_path: Path) -> MainWindow:
+    window = make_window()
+    assert window.open_dataset(write_dataset(tmp_path / "tiny"))
+    return window
+
+
+def _stop(qtbot: QtBot, window: MainWindow) -> None:
+    window.runner.stop()
+    qtbot.waitUntil(lambda: window.runner.state == "idle", timeout=10_000)
+
+
+def test_space_in_the_learning_rate_field_starts_and_pauses_and_never_edits_it(
+        qtbot: QtBot, window: MainWindow) -> None:
+    field = window.controls.lr_spin
+    field.setFocus()
+    field.lineEdit().selectAll()
+    qtbot.waitUntil(field.hasFocus)
+    text = field.text()
+    qtbot.keyClick(field.lineEdit(), Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: window.runner.state == "running", timeout=10_000)
+    assert field.text() == text
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Space)    # where the focus is now
+    qtbot.waitUntil(lambda: window.runner.state == "paused", timeout=10_000)
+    assert field.text() == text
+    _stop(qtbot, window)
+
+
+def test_space_in_the_hidden_layers_field_and_on_a_combo_box_starts(qtbot: QtBot, window: MainWindow) -> None:
+    for widget in (window.controls.hidden_edit, window.controls.init_combo):
+        widget.setFocus()
+        qtbot.waitUntil(widget.hasFocus)
+        before = window.controls.hidden_edit.text()
+        qtbot.keyClick(widget, Qt.Key.Key_Space)
+        qtbot.waitUntil(lambda: window.runner.state == "running", timeout=10_000)
+        assert window.controls.hidden_edit.text() == before
+        _stop(qtbot, window)
+
+
+def test_starting_does_not_leave_the_focus_in_a_number_field(qtbot: QtBot, window: MainWindow) -> None:
+    """Start locks the focused initialiser box; the focus must not fall into Learning rate."""
+    combo = window.controls.init_combo
+    combo.setFocus()
+    qtbot.waitUntil(combo.hasFocus)
+    qtbot.keyClick(combo, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: window.runner.state == "running", timeout=10_000)
+    assert QApplication.focusWidget() is not window.controls.lr_spin.lineEdit()
+    assert QApplication.focusWidget() is not window.controls.lr_spin
+    _stop(qtbot, window)
+
+
+def test_drawing_focuses_the_pad_and_delete_clears_it_but_not_in_a_field(qtbot: QtBot, window: MainWindow) -> None:
+    pad = window.pad.pad
+    field = window.controls.hidden_edit
+    field.setFocus()
+    qtbot.waitUntil(field.hasFocus)
+    drag(qtbot, pad, [(10, 10), (16, 16), (20, 14)])
+    assert pad.hasFocus()
+    assert pad.image().any()
+    qtbot.keyClick(pad, Qt.Key.Key_Delete)
+    assert not pad.image().any()
+    drag(qtbot, pad, [(10, 10), (16, 16), (20, 14)])
+    qtbot.keyClick(pad, Qt.Key.Key_Backspace)
+    assert not pad.image().any()
+    # In a text field Delete edits the text and leaves the drawing alone.
+    drag(qtbot, pad, [(10, 10), (16, 16), (20, 14)])
+    field.setFocus()
+    qtbot.waitUntil(field.hasFocus)
+    field.setText("16,16")
+    field.setCursorPosition(0)
+    qtbot.keyClick(field, Qt.Key.Key_Delete)
+    assert field.text() == "6,16"
+    assert pad.image().any()
