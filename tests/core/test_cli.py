@@ -90,7 +90,9 @@ def test_evaluate_and_predict(data_dir: Path, tmp_path: Path) -> None:
     digit.write_text(format_digit_text(tiny_dataset().test.images[35]), newline="")
     status, out = run_cli("predict", str(model), str(digit))
     assert status == 0
-    name, rest = out.strip().split(": ")
+    header, line = out.strip().split("\n")
+    assert header.split()[-10:] == [str(k) for k in range(10)] and "probabilities" in header
+    name, rest = line.split(": ")
     assert rest.split()[0] == "7" and len(rest.split()) == 11
 
 
