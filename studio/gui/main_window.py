@@ -667,7 +667,7 @@ class MainWindow(QMainWindow):
         run's last) in every view."""
         self._snapshot = snapshot
         self.weights.set_network(snapshot)
-        self.pad.set_network(snapshot)
+        self.pad.set_network(snapshot, trained=not self._network_fresh)
         self.diagnostics.record(self.metrics.history.last_epoch if epoch is None else epoch, snapshot)
         self.confusion.update_network(snapshot)
 

@@ -20,7 +20,7 @@ from typing import Literal
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSpinBox,
+from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSpinBox,
                                QVBoxLayout, QWidget)
 
 from studio.core.data import Dataset, Split
@@ -56,6 +56,8 @@ class PadPanel(QWidget):
         self._dataset: Dataset | None = None
         self._rng = np.random.default_rng(seed)
         self._loaded: tuple[SplitName, int] | None = None   # the sample in the pad, while unedited
+        self._from_sample = False      # the drawing began as a data set's sample (edited or not)
+        self._trained = True           # False for a network fresh from initialisation
         self._loading = False
 
         self.pad = PaintPad()
@@ -94,6 +96,10 @@ class PadPanel(QWidget):
         self._random_button.setToolTip("Load a randomly chosen sample into the pad")
         self._sample_label = QLabel(_NO_DATA)
         self._sample_label.setWordWrap(True)
+        # Two lines reserved: a description that wraps must not move the buttons above it.
+        self._sample_label.setFixedHeight(self._sample_label.fontMetrics().lineSpacing() * 2 + 2)
+        self._sample_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self._sample_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
 
         self._split_combo.currentIndexChanged.connect(self._on_split_combo_changed)
         self._index_spin.valueChanged.connect(self._on_index_spin_changed)
@@ -128,19 +134,26 @@ class PadPanel(QWidget):
 
     # -- public API -------------------------------------------------------------------------------
 
-    def set_network(self, network: Network | None) -> None:
-        """Predict with ``network`` from now on (a snapshot the caller never trains further), or none."""
+    def set_network(self, network: Network | None, trained: bool = True) -> None:
+        """Predict with ``network`` from now on (a snapshot the caller never trains further), or none.
+
+        ``trained=False`` for a network fresh from initialisation: its outputs are random, and the
+        view says so instead of showing a big, confident-looking digit."""
         self._network = network
+        self._trained = bool(trained)
         self._predict()
 
     def network(self) -> Network | None:
         return self._network
 
     def set_dataset(self, dataset: Dataset | None) -> None:
-        """Browse the samples of ``dataset`` (or none). The pad's drawing is kept."""
+        """Browse the samples of ``dataset`` (or none). The learner's own drawing is kept; a sample
+        of the previous data set (edited or not) is cleared: it is not theirs, nor of this set."""
         self._dataset = dataset
         self._loaded = None
         self._update_browser()
+        if self._from_sample:
+            self.pad.clear()
         self._sample_label.setText(_NO_DATA if dataset is None else _OWN_DRAWING)
 
     def image(self) -> np.ndarray:
@@ -165,6 +178,7 @@ class PadPanel(QWidget):
         finally:
             self._loading = False
         self._loaded = (split, index)
+        self._from_sample = True
         self._sample_label.setText(self._describe(split, index))
 
     def random_sample(self, seed: int | None = None) -> int:
@@ -199,6 +213,7 @@ class PadPanel(QWidget):
             if not image.any():
                 self._sample_label.setText(_NO_DATA if self._dataset is None else _OWN_DRAWING)
                 self._loaded = None
+                self._from_sample = False
             elif self._loaded is not None:
                 self._sample_label.setText(self._describe(*self._loaded) + ", edited")
                 self._loaded = None
@@ -235,7 +250,7 @@ class PadPanel(QWidget):
             self.prediction_changed.emit(None)
             return
         p = network.predict_proba(image[None].astype(np.float64))[0]
-        self.prediction_view.set_probabilities(p)
+        self.prediction_view.set_probabilities(p, trained=self._trained)
         self.prediction_changed.emit(p.copy())
 
     def _update_add_action(self, image: np.ndarray) -> None:

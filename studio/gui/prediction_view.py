@@ -16,6 +16,9 @@ _BAR = (150, 165, 185)
 _WINNER = (230, 110, 20)
 _NO_MODEL_HINT = "No model yet: train one or open a saved model to see what it thinks of your drawing."
 _NOT_FINITE_HINT = "The model's outputs are not finite numbers (did training diverge?)."
+#: Shown instead of a digit for a network fresh from initialisation: its outputs mean nothing yet.
+UNTRAINED_HINT = "Untrained network: its outputs are random. Start training and watch them change."
+_UNTRAINED_DIGIT = "?"
 
 
 class PredictionView(QWidget):
@@ -48,6 +51,10 @@ class PredictionView(QWidget):
         self._hint_label = QLabel(_NO_MODEL_HINT)
         self._hint_label.setWordWrap(True)
         self._hint_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        # Always there, two lines high: a hint that comes and goes would resize the bars under the
+        # pointer. Its width follows the view, never the other way round.
+        self._hint_label.setFixedHeight(self._hint_label.fontMetrics().lineSpacing() * 2 + 2)
+        self._hint_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
 
         self._plot = pg.PlotWidget(background="w")
         self._plot.setMinimumSize(QSize(200, 140))
@@ -71,6 +78,7 @@ class PredictionView(QWidget):
         item.addItem(self._bars)
 
         self._value_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self._value_label.setMinimumWidth(self._value_label.fontMetrics().horizontalAdvance("output 0.00 "))
         top = QHBoxLayout()
         top.addStretch(1)
         top.addWidget(self._digit_label)
@@ -85,8 +93,11 @@ class PredictionView(QWidget):
 
     # -- public API -------------------------------------------------------------------------------
 
-    def set_probabilities(self, p: np.ndarray | None) -> None:
-        """Show the output activations ``p`` (k,), or no model (``None``)."""
+    def set_probabilities(self, p: np.ndarray | None, trained: bool = True) -> None:
+        """Show the output activations ``p`` (k,), or no model (``None``).
+
+        ``trained=False`` (a network fresh from initialisation): the bars are drawn, all alike, with
+        a "?" instead of a digit and a hint that the outputs are random; nothing is predicted."""
         if p is None:
             self._show_nothing(_NO_MODEL_HINT)
             return
@@ -98,13 +109,21 @@ class PredictionView(QWidget):
             self._show_nothing(_NOT_FINITE_HINT, keep=True)
             return
         self._probabilities = p
+        if not trained:
+            self._predicted = None
+            self._bars.setOpts(x=np.arange(p.size), height=p, brushes=[pg.mkBrush(_BAR)] * p.size)
+            self._set_x_range(p.size)
+            self._digit_label.setText(_UNTRAINED_DIGIT)
+            self._value_label.setText("untrained")
+            self._hint_label.setText(UNTRAINED_HINT)
+            return
         self._predicted = int(np.argmax(p))
         brushes = [pg.mkBrush(_WINNER if d == self._predicted else _BAR) for d in range(p.size)]
         self._bars.setOpts(x=np.arange(p.size), height=p, brushes=brushes)
         self._set_x_range(p.size)
         self._digit_label.setText(str(self._predicted))
         self._value_label.setText(f"output {p[self._predicted]:.2f}")
-        self._hint_label.setVisible(False)
+        self._hint_label.setText("")
 
     def show_hint(self, hint: str) -> None:
         """Show no prediction: empty bars, a dash, and ``hint`` saying why."""
@@ -128,7 +147,7 @@ class PredictionView(QWidget):
 
     def hint_text(self) -> str:
         """The hint under the bars; empty when none is shown."""
-        return self._hint_label.text() if not self._hint_label.isHidden() else ""
+        return self._hint_label.text()
 
     def bar_heights(self) -> np.ndarray:
         """The heights given to the bar item (for tests)."""
@@ -146,7 +165,6 @@ class PredictionView(QWidget):
         self._digit_label.setText("–")
         self._value_label.setText("")
         self._hint_label.setText(hint)
-        self._hint_label.setVisible(True)
 
     def _set_x_range(self, k: int) -> None:
         item = self._plot.getPlotItem()

@@ -88,3 +88,16 @@ def test_drawing_focuses_the_pad_and_delete_clears_it_but_not_in_a_field(qtbot: 
     qtbot.keyClick(field, Qt.Key.Key_Delete)
     assert field.text() == "6,16"
     assert pad.image().any()
+
+
+def test_a_fresh_network_is_shown_untrained_on_the_pad_until_it_trains(qtbot: QtBot, window: MainWindow) -> None:
+    drag(qtbot, window.pad.pad, [(10, 10), (16, 16), (20, 14)])
+    view = window.pad.prediction_view
+    assert view.digit_text() == "?" and "untrained" in view.hint_text().lower()
+    window.controls.step_action.trigger()
+    qtbot.waitUntil(lambda: window.runner.state == "paused", timeout=10_000)
+    qtbot.waitUntil(lambda: view.digit_text() != "?", timeout=10_000)
+    assert view.digit_text() == str(view.predicted_digit())
+    _stop(qtbot, window)
+    window.controls.reset_action.trigger()
+    assert view.digit_text() == "?"
