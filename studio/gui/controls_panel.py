@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
 from studio.core.data import Dataset
 from studio.core.network import ACTIVATIONS, BIAS_INITS, INIT_DESCRIPTIONS, INITS, LOSSES
 from studio.core.training import ORDER_DESCRIPTIONS, ORDERS, PRESETS, TrainingConfig
+from studio.gui.qt_helpers import ReservedHeightLabel
 
 #: Settings that define the network itself: changing one means a new network (a new run).
 NETWORK_FIELDS: tuple[str, ...] = ("hidden", "activation", "loss", "init", "init_scale", "bias_init", "seed")
@@ -76,6 +77,11 @@ PRESET_TIPS: dict[str, str] = {
             "initialisation, batches of 32 with momentum 0.9. On the tutorial's digits it passes 97% "
             "test accuracy within a few epochs, about a tenth of a second.",
 }
+
+NETWORK_HINT = "Settings changed: Start builds a new network"
+NETWORK_HINT_TIP = ("A setting that defines the network (layers, activation, loss, initialisation, "
+                    "seed) was changed after training: Start builds a new network with it (a new run); "
+                    "Reset does it now.")
 
 EARLY_STOPPING_TIP = ("Stop the run once this many epochs in a row have brought no better test accuracy "
                       "(training accuracy if the data set has no test part); off at 0. The weights of "
@@ -257,6 +263,13 @@ class ControlsPanel(QWidget):
         for button in buttons[1:]:
             row.addWidget(button)
         grid.addLayout(row)
+        # One line kept for it whether shown or not, so nothing below moves when it comes and goes.
+        self.network_hint_label = QLabel("")
+        self.network_hint_label.setStyleSheet("color: #8a6d00;")
+        self.network_hint_label.setFixedHeight(self.network_hint_label.fontMetrics().lineSpacing() + 2)
+        self.network_hint_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.network_hint_label.setToolTip(NETWORK_HINT_TIP)
+        grid.addWidget(self.network_hint_label)
         return box
 
     def _build_presets_row(self) -> QHBoxLayout:
@@ -314,8 +327,9 @@ class ControlsPanel(QWidget):
             self.init_combo.setItemData(i, INIT_DESCRIPTIONS.get(name, ""), Qt.ItemDataRole.ToolTipRole)
         self.init_combo.setToolTip("How the starting weights are drawn. Hover over each choice to see "
                                    "what to expect; the weights view shows the result at once.")
-        self.init_note = QLabel()
-        self.init_note.setWordWrap(True)
+        # As high as the longest description at any width: a shorter one must not pull the fields
+        # below it up (they moved under the pointer while choosing).
+        self.init_note = ReservedHeightLabel(list(INIT_DESCRIPTIONS.values()))
         self.init_note.setStyleSheet("color: #505050;")
         self.scale_spin = CompactSpinBox()
         self.scale_spin.setRange(0.001, 100.0)
@@ -387,7 +401,8 @@ class ControlsPanel(QWidget):
         self.max_epochs_spin.setRange(0, 10_000_000)
         self.max_epochs_spin.setSpecialValueText("unlimited")
         self.max_epochs_spin.setToolTip("Stop after this many epochs in all (0 = unlimited: train until "
-                                        "you press Stop). One epoch is one pass over the training set.")
+                                        "you press Stop). One epoch is one pass over the training set. "
+                                        "The article preset's 1,743 is the tutorial's own run length.")
         form.addRow("Learning rate:", self.lr_spin)
         form.addRow("Batch size:", self.batch_spin)
         form.addRow("Momentum:", self.momentum_spin)
@@ -570,6 +585,17 @@ class ControlsPanel(QWidget):
     def _on_my_digits_check_toggled(self, on: bool) -> None:
         self.train_with_my_digits_changed.emit(on)
 
+    # -- the pending new network -------------------------------------------------------------------
+
+    def set_new_network_pending(self, pending: bool) -> None:
+        """Say (under the run buttons) that a network setting was changed after training, so Start
+        will build a new network; the window clears it once a network is built (Start, Reset, a
+        preset or a model load)."""
+        self.network_hint_label.setText(NETWORK_HINT if pending else "")
+
+    def new_network_pending(self) -> bool:
+        return bool(self.network_hint_label.text())
+
     # -- run state ------------------------------------------------------------------------------------
 
     @property
@@ -646,8 +672,9 @@ def _counts_table(dataset: Dataset, mine: Sequence[int] = ()) -> str:
             rows.append(f"<tr><td>{name}</td><td colspan='11'>none</td></tr>")
         else:
             rows.append(_counts_row(name, [int(c) for c in split.class_counts()], len(split)))
-    if sum(mine):
-        rows.append(_counts_row("mine", list(mine), sum(mine)))
+    # Always a row for my digits, so adding the first one does not push the panel down.
+    rows.append(_counts_row("mine", list(mine), sum(mine)) if sum(mine)
+                else "<tr><td>mine</td><td colspan='11'>none yet</td></tr>")
     return _table(rows)
 
 

@@ -471,6 +471,7 @@ class MainWindow(QMainWindow):
         config = self._config_for_loaded(network, info)
         self.runner.shutdown()
         self._network, self._network_config, self._network_fresh = network, config, False
+        self.controls.set_new_network_pending(False)
         self._weights_epoch = None
         self.metrics.start_run(config, label=f"{config.label()} (from {Path(path).name})")
         self.best.reset()
@@ -654,6 +655,7 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot build the network", str(error))
             return False
         self._network, self._network_config, self._network_fresh = network, config, True
+        self.controls.set_new_network_pending(False)
         self._weights_epoch = None
         self.metrics.start_run(config)
         self.best.reset()
@@ -736,8 +738,9 @@ class MainWindow(QMainWindow):
             if self._network_fresh or self._network is None:
                 self._new_network(config)          # nothing trained yet: preview the new start
             else:
-                self.statusBar().showMessage("Network settings changed: Start builds a new network with "
-                                             "them (Reset does it now).", 8000)
+                self.controls.set_new_network_pending(True)
+        else:
+            self.controls.set_new_network_pending(False)      # changed back: Start carries on
         self._update_progress()
 
     @Slot(float)

@@ -4,10 +4,11 @@ Left out: anything that knows about networks, runs or data sets.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 
 
 def make_action(parent: QWidget, text: str, slot: Callable[[], object] | None = None,
@@ -38,3 +39,33 @@ def format_duration(seconds: float) -> str:
 def format_rate(samples_per_second: float) -> str:
     """``12345.6`` -> ``"12,346 samples/s"``."""
     return f"{samples_per_second:,.0f} samples/s"
+
+
+class ReservedHeightLabel(QLabel):
+    """A word-wrapped label as high as the tallest of ``texts`` would be at its width, whichever it
+    shows: switching between them never moves what is below."""
+
+    def __init__(self, texts: Sequence[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._texts = list(texts) or [""]
+        self.setWordWrap(True)
+        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+
+    def hasHeightForWidth(self) -> bool:  # Qt's name
+        return True
+
+    def heightForWidth(self, width: int) -> int:  # Qt's name
+        metrics = self.fontMetrics()
+        flags = int(Qt.TextFlag.TextWordWrap)
+        tallest = max(metrics.boundingRect(QRect(0, 0, max(width, 1), 100_000), flags, text).height()
+                      for text in self._texts)
+        margins = self.contentsMargins()
+        return tallest + margins.top() + margins.bottom() + 2
+
+    def sizeHint(self) -> QSize:  # Qt's name
+        hint = super().sizeHint()
+        return QSize(hint.width(), self.heightForWidth(hint.width()))
+
+    def minimumSizeHint(self) -> QSize:  # Qt's name
+        hint = super().minimumSizeHint()
+        return QSize(hint.width(), self.heightForWidth(max(self.width(), hint.width())))

@@ -101,3 +101,17 @@ def test_a_fresh_network_is_shown_untrained_on_the_pad_until_it_trains(qtbot: Qt
     _stop(qtbot, window)
     window.controls.reset_action.trigger()
     assert view.digit_text() == "?"
+
+
+def test_the_new_network_hint_goes_once_start_builds_it(qtbot: QtBot, window: MainWindow) -> None:
+    window.controls.step_action.trigger()
+    qtbot.waitUntil(lambda: window.runner.state == "paused", timeout=10_000)
+    _stop(qtbot, window)
+    window.controls.hidden_edit.setText("6")
+    window.controls.hidden_edit.editingFinished.emit()
+    assert window.controls.new_network_pending()
+    window.start_training()
+    qtbot.waitUntil(lambda: window.runner.state == "running", timeout=10_000)
+    assert not window.controls.new_network_pending()
+    assert window.network.sizes[1] == 6
+    _stop(qtbot, window)
