@@ -146,7 +146,7 @@ class ControlsPanel(QWidget):
         run_box = self._build_run_box()
 
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setContentsMargins(2, 4, 2, 4)
         layout.addWidget(data_box)
         layout.addWidget(run_box)
         layout.addLayout(presets_row)
@@ -156,7 +156,7 @@ class ControlsPanel(QWidget):
         layout.addStretch(1)
         # Tight enough that the whole panel fits a 900-pixel-high window without scrolling.
         for box in (data_box, run_box, network_box, init_box, optimiser_box):
-            box.layout().setContentsMargins(8, 4, 8, 6)
+            box.layout().setContentsMargins(6, 4, 6, 6)
             if isinstance(box.layout(), QFormLayout):
                 box.layout().setVerticalSpacing(4)
 
@@ -206,7 +206,7 @@ class ControlsPanel(QWidget):
                                           "your own drawings (mine). A network learns rarer digits less "
                                           "well.")
         font = self.data_counts_label.font()
-        font.setPointSizeF(font.pointSizeF() * 0.85)
+        font.setPointSizeF(font.pointSizeF() * 0.75)
         self.data_counts_label.setFont(font)
         # Wide enough for a table of 4-digit counts, so the panel never cuts the table off.
         probe = QLabel(_counts_html("train", [9999] * 10, 9999))
@@ -234,9 +234,10 @@ class ControlsPanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.data_name_label, 1)
         top.addWidget(self.open_button, 0, Qt.AlignmentFlag.AlignTop)
+        # Beside Open rather than beside the check box: that row would set the panel's width.
+        top.addWidget(self.my_digits_button, 0, Qt.AlignmentFlag.AlignTop)
         mine = QHBoxLayout()
         mine.addWidget(self.my_digits_check, 1)
-        mine.addWidget(self.my_digits_button)
         layout = QVBoxLayout(box)
         layout.addLayout(top)
         layout.addWidget(self.data_counts_label)
@@ -400,6 +401,7 @@ class ControlsPanel(QWidget):
         self.max_epochs_spin = QSpinBox()
         self.max_epochs_spin.setRange(0, 10_000_000)
         self.max_epochs_spin.setSpecialValueText("unlimited")
+        self.max_epochs_spin.setGroupSeparatorShown(True)     # "1,743", as everywhere else
         self.max_epochs_spin.setToolTip("Stop after this many epochs in all (0 = unlimited: train until "
                                         "you press Stop). One epoch is one pass over the training set. "
                                         "The article preset's 1,743 is the tutorial's own run length.")
@@ -660,7 +662,7 @@ def _choices(combo: QComboBox) -> list[object]:
     return [combo.itemData(i) for i in range(combo.count())]
 
 
-_CELL = "<td align='right' style='padding: 0 1px'>{}</td>"
+_CELL = "<td align='right' style='padding: 0 0 0 2px'>{}</td>"
 
 
 def _counts_table(dataset: Dataset, mine: Sequence[int] = ()) -> str:
@@ -669,12 +671,12 @@ def _counts_table(dataset: Dataset, mine: Sequence[int] = ()) -> str:
     rows = []
     for name, split in (("train", dataset.train), ("test", dataset.test)):
         if split is None:
-            rows.append(f"<tr><td>{name}</td><td colspan='11'>none</td></tr>")
+            rows.append(f"<tr>{_NAME_CELL.format(name)}<td colspan='11'>none</td></tr>")
         else:
             rows.append(_counts_row(name, [int(c) for c in split.class_counts()], len(split)))
     # Always a row for my digits, so adding the first one does not push the panel down.
     rows.append(_counts_row("mine", list(mine), sum(mine)) if sum(mine)
-                else "<tr><td>mine</td><td colspan='11'>none yet</td></tr>")
+                else f"<tr>{_NAME_CELL.format('mine')}<td colspan='11'>none yet</td></tr>")
     return _table(rows)
 
 
@@ -682,8 +684,11 @@ def _counts_html(name: str, counts: list[int], total: int) -> str:
     return _table([_counts_row(name, counts, total)])
 
 
+_NAME_CELL = "<td style='padding: 0 4px 0 0'>{}</td>"
+
+
 def _counts_row(name: str, counts: list[int], total: int) -> str:
-    return f"<tr><td>{name}</td>" + "".join(_CELL.format(c) for c in counts) + _CELL.format(total) + "</tr>"
+    return "<tr>" + _NAME_CELL.format(name) + "".join(_CELL.format(c) for c in counts) + _CELL.format(total) + "</tr>"
 
 
 def _table(rows: list[str]) -> str:

@@ -73,7 +73,7 @@ CURVES: tuple[tuple[str, str, str, float, bool], ...] = (
     ("test_acc", "test_acc", "accuracy", 100.0, True),
 )
 
-_HINT = "Solid: training set · dashed: test set · hover over a plot to read the numbers"
+_HINT = "Solid: training set · dashed: test set · hover to read the numbers"
 _FADED_ALPHA = 100
 #: The accuracy axis ends here, so a 100% curve is drawn inside the frame, not on it.
 _ACCURACY_TOP = 103.0

@@ -119,13 +119,17 @@ class PadPanel(QWidget):
         right.addWidget(self.prediction_view, 1)
         right.addWidget(browser)
         buttons = QHBoxLayout()
-        buttons.addWidget(self._clear_button)
         buttons.addWidget(self.add_to_my_digits_button)
         buttons.addStretch(1)
         right.addLayout(buttons)
+        # Clear under the pad it clears (and out of the right column, which sets the panel's width).
+        left = QVBoxLayout()
+        left.addWidget(self.pad, 1)
+        left.addWidget(self._clear_button, 0, Qt.AlignmentFlag.AlignLeft)
 
         layout = QHBoxLayout(self)
-        layout.addWidget(self.pad, 3)
+        layout.setContentsMargins(0, 0, 0, 0)         # the window's box around it has its own
+        layout.addLayout(left, 3)
         layout.addLayout(right, 2)
 
         self._update_browser()

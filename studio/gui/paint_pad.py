@@ -19,6 +19,8 @@ from studio.core.drawing import (DEFAULT_BRUSH_RADIUS, GRID_SIZE, MAX_BRUSH_RADI
 
 #: Pixels kept free around the grid, so its border is visible.
 _MARGIN = 4.0
+#: The pad's smallest side in pixels: a grid of 160 px (5 px a cell; cells are whole pixels).
+MIN_SIDE = 5 * GRID_SIZE + 2 * int(_MARGIN)
 #: During a stroke, ``drawing_changed`` is sent at most this often (ms); the last state follows as soon
 #: as the interval is over, and always on release.
 _EMIT_INTERVAL_MS = 30
@@ -118,7 +120,8 @@ class PaintPad(QWidget):
         return QSize(320, 320)
 
     def minimumSizeHint(self) -> QSize:
-        return QSize(2 * GRID_SIZE + 2 * int(_MARGIN), 2 * GRID_SIZE + 2 * int(_MARGIN))
+        # Never below a 160 px grid: smaller, a 32x32 drawing is too fine to draw with a mouse.
+        return QSize(MIN_SIDE, MIN_SIDE)
 
     def hasHeightForWidth(self) -> bool:
         return True

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 _BAR = (150, 165, 185)
@@ -17,7 +17,7 @@ _WINNER = (230, 110, 20)
 _NO_MODEL_HINT = "No model yet: train one or open a saved model to see what it thinks of your drawing."
 _NOT_FINITE_HINT = "The model's outputs are not finite numbers (did training diverge?)."
 #: Shown instead of a digit for a network fresh from initialisation: its outputs mean nothing yet.
-UNTRAINED_HINT = "Untrained network: its outputs are random. Start training and watch them change."
+UNTRAINED_HINT = "Untrained network: its outputs are random."
 _UNTRAINED_DIGIT = "?"
 
 
@@ -36,11 +36,12 @@ class PredictionView(QWidget):
 
         self._digit_label = QLabel("–")
         font = QFont(self._digit_label.font())
-        font.setPointSize(48)
+        font.setPointSize(36)
         font.setBold(True)
         self._digit_label.setFont(font)
         self._digit_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._digit_label.setMinimumWidth(60)
+        # A fixed width: a digit, "?" and "–" differ, and the bars beside must not move.
+        self._digit_label.setFixedWidth(QFontMetrics(font).horizontalAdvance("0") + 16)
         self._digit_label.setToolTip("The digit whose output unit is the largest")
 
         self._value_label = QLabel("")
@@ -57,7 +58,7 @@ class PredictionView(QWidget):
         self._hint_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
 
         self._plot = pg.PlotWidget(background="w")
-        self._plot.setMinimumSize(QSize(200, 140))
+        self._plot.setMinimumSize(QSize(150, 100))
         self._plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         item = self._plot.getPlotItem()
         item.setMouseEnabled(x=False, y=False)
@@ -78,7 +79,8 @@ class PredictionView(QWidget):
         item.addItem(self._bars)
 
         self._value_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        self._value_label.setMinimumWidth(self._value_label.fontMetrics().horizontalAdvance("output 0.00 "))
+        self._value_label.setFixedWidth(max(self._value_label.fontMetrics().horizontalAdvance(text)
+                                            for text in ("output 0.00", "untrained")) + 8)
         top = QHBoxLayout()
         top.addStretch(1)
         top.addWidget(self._digit_label)

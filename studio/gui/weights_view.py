@@ -43,10 +43,8 @@ def _layer_title(sizes: tuple[int, ...], layer: int) -> str:
             return "output"
         return f"hidden {i}"
 
-    n_in, n_out = sizes[layer], sizes[layer + 1]
-    if layer == 0 and is_image_layer(n_in):
-        return f"Layer 1 ({name(0)} -> {name(1)})"
-    return f"Layer {layer + 1} ({name(layer)} -> {name(layer + 1)}, {n_out} x {n_in})"
+    # Short enough for a narrow pane; the matrix's shape is in the item's tooltip and on its axes.
+    return f"Layer {layer + 1} ({name(layer)} -> {name(layer + 1)})"
 
 
 class WeightsView(QWidget):
@@ -138,14 +136,19 @@ class WeightsView(QWidget):
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self._layer_combo)
         top.addStretch(1)
-        top.addWidget(self._header_stack)
+        # The page controls go under the picture, beside the caption: one row above it would be
+        # the combo's width plus theirs, too wide for a small window.
+        footer = QHBoxLayout()
+        footer.addWidget(self._status_label, 1)
+        footer.addWidget(self._header_stack, 0, Qt.AlignmentFlag.AlignTop)
         header.setFixedHeight(max(self._layer_combo.sizeHint().height(), self._back_button.sizeHint().height(),
                                   self._previous_button.sizeHint().height()))
         self.header = header
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)         # the window's box around it has its own
         layout.addWidget(header)
         layout.addWidget(self.plot_widget, 1)
-        layout.addWidget(self._status_label)
+        layout.addLayout(footer)
         self._refresh()
 
     # -- public API -------------------------------------------------------------------------------
@@ -167,8 +170,11 @@ class WeightsView(QWidget):
                 self._layer_combo.clear()
                 if network is not None:
                     self._layer = 0          # a different architecture: start from its first layer
-                    self._layer_combo.addItems([_layer_title(network.sizes, l)
-                                                for l in range(network.num_layers)])
+                    for l in range(network.num_layers):
+                        self._layer_combo.addItem(_layer_title(network.sizes, l))
+                        self._layer_combo.setItemData(
+                            l, f"{network.sizes[l + 1]} x {network.sizes[l]} weights",
+                            Qt.ItemDataRole.ToolTipRole)
                     self._layer_combo.setCurrentIndex(self._layer)
                     # Its size now, not at the next relayout (the header would widen later, under
                     # the pointer).
@@ -344,7 +350,7 @@ class WeightsView(QWidget):
 
     def _help_text(self) -> str:
         if self._mode == "mosaic":
-            return "Hover over a tile to see its unit's weight range; click it to enlarge it."
+            return "Hover over a tile for its weight range; click it to enlarge it."
         if self._mode == "zoom":
             return f"Unit {self._zoomed} enlarged. Click it or press Back to see all units."
         if self._mode == "matrix":

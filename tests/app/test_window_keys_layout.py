@@ -115,3 +115,38 @@ def test_the_new_network_hint_goes_once_start_builds_it(qtbot: QtBot, window: Ma
     assert not window.controls.new_network_pending()
     assert window.network.sizes[1] == 6
     _stop(qtbot, window)
+
+
+def _settle(qtbot: QtBot, window: MainWindow) -> None:
+    for _ in range(3):
+        qtbot.wait(30)
+
+
+@pytest.mark.parametrize("size", [(1024, 640), (1280, 720), (1920, 1080)])
+def test_the_window_fits_the_screen_with_a_usable_pad(qtbot: QtBot, window: MainWindow,
+                                                      size: tuple[int, int]) -> None:
+    window.resize(*size)
+    _settle(qtbot, window)
+    assert (window.width(), window.height()) == size
+    hint = window.minimumSizeHint()
+    assert hint.width() <= size[0] and hint.height() <= size[1]
+    central = window.centralWidget()
+    assert central.minimumSizeHint().width() <= central.width()
+    assert central.minimumSizeHint().height() <= central.height()
+    assert window.settings_dock.isVisible()                      # with the settings shown
+    assert window.pad.pad.grid_rect().width() >= 150
+    window.grab().save(f"/tmp/polish11-test-{size[0]}x{size[1]}.png")
+
+
+def test_the_pad_stays_put_when_the_weights_header_changes(qtbot: QtBot, window: MainWindow) -> None:
+    window.resize(1280, 720)
+    window.controls.hidden_edit.setText("256")
+    window.controls.hidden_edit.editingFinished.emit()           # many units: page buttons appear
+    _settle(qtbot, window)
+    before = window.pad.pad.geometry(), window.pad.pad.mapTo(window, QPoint(0, 0))
+    window.weights.set_page(2)
+    _settle(qtbot, window)
+    assert (window.pad.pad.geometry(), window.pad.pad.mapTo(window, QPoint(0, 0))) == before
+    window.weights.zoom_to(40)                                   # "Back" instead of the pages
+    _settle(qtbot, window)
+    assert (window.pad.pad.geometry(), window.pad.pad.mapTo(window, QPoint(0, 0))) == before

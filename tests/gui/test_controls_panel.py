@@ -193,7 +193,7 @@ def test_the_data_set_box_shows_counts_per_digit(qtbot: QtBot, panel: ControlsPa
     assert "small" in panel.data_name_label.text()
     assert panel.data_name_label.toolTip() == "/somewhere/small"
     text = panel.data_counts_label.text()
-    assert "<td align='right' style='padding: 0 1px'>2</td>" in text       # two 1s
+    assert "<td align='right' style='padding: 0 0 0 2px'>2</td>" in text   # two 1s
     assert "none" in text                                                   # no test split
     with qtbot.waitSignal(panel.open_dataset_requested) as signal:
         panel.open_button.click()

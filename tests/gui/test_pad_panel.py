@@ -278,13 +278,23 @@ def test_nothing_moves_when_the_sample_text_or_the_hint_changes(qtbot, panel: Pa
     panel.resize(520, 420)
     panel.set_dataset(Dataset("tiny", "x", make_split(12, seed=1), None))
     panel.set_network(network)
-    qtbot.wait(20)
     watched = (panel._random_button, panel.pad, panel.prediction_view._plot, panel._index_spin)
-    before = [w.geometry() for w in watched]
+    before = settled(qtbot, watched)
     long = Split(dataset.train.images, dataset.train.labels,
                  tuple(f"{l}_{'a-very-long-sample-file-name-that-wraps' * 2}.txt" for l in dataset.train.labels))
     panel.set_dataset(Dataset("tiny", "x", long, None))
     panel.load_sample("train", 2)                     # a description that wraps
     drag(qtbot, panel.pad, [(8, 16), (24, 16)])       # a prediction instead of the hint
-    qtbot.wait(20)
-    assert [w.geometry() for w in watched] == before
+    assert settled(qtbot, watched) == before
+
+
+def settled(qtbot, widgets) -> list:
+    """The widgets' geometries once two looks 50 ms apart agree (layouts settle in posted events)."""
+    last = None
+    for _ in range(40):
+        qtbot.wait(50)
+        now = [w.geometry() for w in widgets]
+        if now == last:
+            return now
+        last = now
+    return last

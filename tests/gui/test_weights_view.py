@@ -171,7 +171,7 @@ def test_a_first_layer_that_is_not_a_32x32_image_is_a_matrix(view: WeightsView) 
     view.set_network(network)
     assert view.layer() == 0
     np.testing.assert_array_equal(view.mosaic(), network.weights[0])
-    assert "8 x 64" in view._layer_combo.itemText(0)
+    assert "8 x 64" in view._layer_combo.itemData(0, Qt.ItemDataRole.ToolTipRole)
     with pytest.raises(ValueError):
         view.tile(0)
 
