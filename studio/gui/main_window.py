@@ -61,7 +61,7 @@ from studio.gui.download_dialog import DownloadDialog
 from studio.gui.metrics_plot import MetricsPlot
 from studio.gui.my_digits_dialog import MyDigitsDialog
 from studio.gui.pad_panel import PadPanel
-from studio.gui.qt_helpers import format_duration, format_rate, make_action
+from studio.gui.qt_helpers import format_count, format_duration, format_rate, make_action
 from studio.gui.shortcuts import install_space_shortcut
 from studio.gui.training_runner import TrainingRunner
 from studio.gui.weights_view import WeightsView
@@ -658,6 +658,8 @@ class MainWindow(QMainWindow):
         self.controls.set_new_network_pending(False)
         self._weights_epoch = None
         self.metrics.start_run(config)
+        for label in (self.epoch_label, self.speed_label, self.elapsed_label):
+            label.setText("")                 # the old run's figures are not this network's
         self.best.reset()
         self.diagnostics.reset()
         self._show_network(network.copy())
@@ -780,7 +782,7 @@ class MainWindow(QMainWindow):
         elif self._early_stop_pending:
             self._show_early_stop_message()       # again: the run's last snapshot may have moved the best
         elif event.reason == "max_epochs":
-            self.statusBar().showMessage(f"Finished: {self.metrics.history.last_epoch} epochs.", 8000)
+            self.statusBar().showMessage(f"Finished: {self.metrics.history.last_epoch:,} epochs.", 8000)
         self._early_stop_pending = False
 
     @Slot(str)
@@ -874,7 +876,7 @@ class MainWindow(QMainWindow):
             return
         self.progress.setRange(0, limit)
         self.progress.setValue(min(self.metrics.history.last_epoch, limit))
-        self.progress.setFormat(f"%v / {limit:,} epochs")
+        self.progress.setFormat(f"{format_count(self.progress.value(), limit)} epochs")
         self.progress.show()
 
     # -- slots: menus -------------------------------------------------------------------------------------

@@ -27,13 +27,25 @@ def make_action(parent: QWidget, text: str, slot: Callable[[], object] | None = 
 
 
 def format_duration(seconds: float) -> str:
-    """``3725.2`` -> ``"1:02:05"``; under an hour ``"2:05"``; under ten seconds ``"4.2 s"``."""
-    if seconds < 10:
+    """One rule for every duration the studio shows: seconds under a minute, clock time above.
+
+    ``8.62`` -> ``"8.6 s"``; ``15.2`` -> ``"15 s"``; ``65`` -> ``"1:05"``; ``3725.2`` -> ``"1:02:05"``.
+    """
+    if not seconds >= 0:            # NaN or negative: nothing sensible to show
+        return "–"
+    if seconds < 9.95:
         return f"{seconds:.1f} s"
     whole = int(round(seconds))
+    if whole < 60:
+        return f"{whole} s"
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def format_count(done: int, total: int | None = None) -> str:
+    """Counts as people read them: ``1413`` -> ``"1,413"``; with ``total``, ``"1,413 / 1,743"``."""
+    return f"{done:,}" if total is None else f"{done:,} / {total:,}"
 
 
 def format_rate(samples_per_second: float) -> str:

@@ -91,6 +91,7 @@ def test_drawing_focuses_the_pad_and_delete_clears_it_but_not_in_a_field(qtbot: 
 
 
 def test_a_fresh_network_is_shown_untrained_on_the_pad_until_it_trains(qtbot: QtBot, window: MainWindow) -> None:
+    window.controls.max_epochs_spin.setValue(1743)
     drag(qtbot, window.pad.pad, [(10, 10), (16, 16), (20, 14)])
     view = window.pad.prediction_view
     assert view.digit_text() == "?" and "untrained" in view.hint_text().lower()
@@ -98,9 +99,12 @@ def test_a_fresh_network_is_shown_untrained_on_the_pad_until_it_trains(qtbot: Qt
     qtbot.waitUntil(lambda: window.runner.state == "paused", timeout=10_000)
     qtbot.waitUntil(lambda: view.digit_text() != "?", timeout=10_000)
     assert view.digit_text() == str(view.predicted_digit())
+    qtbot.waitUntil(lambda: window.epoch_label.text() == "epoch 1", timeout=10_000)
+    assert window.progress.text() == "1 / 1,743 epochs"
     _stop(qtbot, window)
     window.controls.reset_action.trigger()
     assert view.digit_text() == "?"
+    assert window.epoch_label.text() == "" and window.elapsed_label.text() == ""
 
 
 def test_the_new_network_hint_goes_once_start_builds_it(qtbot: QtBot, window: MainWindow) -> None:
