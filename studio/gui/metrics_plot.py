@@ -51,6 +51,7 @@ from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QPushButton, QSiz
 
 from studio.core.history import RunHistory, smooth
 from studio.core.training import EpochFinished, TrainingConfig
+from studio.gui.curve_marks import DisplayColumn, EpochLines, format_epoch_row, learning_rate_changes
 from studio.gui.plot_style import PALETTE, DecadeAxis, HoverBox, nice_ceiling, run_color, style_plot
 
 __all__ = ["MetricsPlot", "PALETTE", "CURVES", "REDRAW_MS"]
@@ -59,11 +60,6 @@ __all__ = ["MetricsPlot", "PALETTE", "CURVES", "REDRAW_MS"]
 #: paint code, which takes the interpreter lock from a per-sample training run: at 30 Hz the GUI thread
 #: used ~20% of a core while training the article preset, at 10 Hz ~13% (tests/benchmarks/bench_gui.py).
 REDRAW_MS = 100
-
-#: The best-epoch line: green, dashed, under the current run's curves.
-BEST_PEN = pg.mkPen((0, 150, 60), width=1.5, style=Qt.PenStyle.DashLine)
-#: A learning-rate change: grey, dotted.
-LR_PEN = pg.mkPen((110, 110, 110), width=1, style=Qt.PenStyle.DotLine)
 
 #: The four curves of a run: (name, history column, plot, scale, dashed).
 CURVES: tuple[tuple[str, str, str, float, bool], ...] = (
@@ -77,36 +73,6 @@ _HINT = "Solid: training set · dashed: test set · hover to read the numbers"
 _FADED_ALPHA = 100
 #: The accuracy axis ends here, so a 100% curve is drawn inside the frame, not on it.
 _ACCURACY_TOP = 103.0
-
-
-class _DisplayColumn:
-    """The displayed values of one history column: smoothed and scaled, updated only where new.
-
-    Smoothing is trailing, so the values already computed never change as epochs arrive.
-    """
-
-    def __init__(self) -> None:
-        self._values = np.empty(0)
-        self._done = 0
-        self._window = 1
-
-    def reset(self) -> None:
-        self._done = 0
-
-    def update(self, raw: np.ndarray, window: int, scale: float) -> np.ndarray:
-        n = raw.shape[0]
-        if window != self._window or n < self._done:
-            self._window, self._done = window, 0
-        if self._values.shape[0] < n:
-            grown = np.empty(max(n, 2 * self._values.shape[0], 256))
-            grown[:self._done] = self._values[:self._done]
-            self._values = grown
-        if self._done < n:
-            lo = max(self._done - window + 1, 0)
-            tail = smooth(raw[lo:n], window) if window > 1 else raw[lo:n]
-            self._values[self._done:n] = tail[self._done - lo:] * scale
-            self._done = n
-        return self._values[:n]
 
 
 @dataclass
@@ -139,7 +105,7 @@ class MetricsPlot(QWidget):
         self._smoothing = 1
         self._dirty = False
         self._previous: list[_PlottedRun] = []
-        self._display = {name: _DisplayColumn() for name, *_ in CURVES}
+        self._display = {name: DisplayColumn() for name, *_ in CURVES}
         self._legend_key: tuple = ()
 
         self.readout = QLabel(_HINT)
@@ -180,26 +146,12 @@ class MetricsPlot(QWidget):
         # the scene it is in the PNG export too.
         self.legend = pg.LabelItem(justify="left", color="k")
         self.graphics.addItem(self.legend, row=1, col=0, colspan=2)
-        self._markers = []
-        for plot in (self.loss_plot, self.accuracy_plot):
-            marker = pg.InfiniteLine(angle=90, movable=False,
-                                     pen=pg.mkPen((120, 120, 120), style=Qt.PenStyle.DotLine))
-            marker.hide()
-            plot.addItem(marker, ignoreBounds=True)
-            self._markers.append(marker)
         self.hover_box = HoverBox()
+        self.lines = EpochLines(self.loss_plot, self.accuracy_plot)
+        self._markers = self.lines.hover_markers           # the hovered epoch, on both plots
+        self._best_lines = self.lines.best_lines
+        self._lr_lines = self.lines.lr_lines
         self._best_epoch: int | None = None
-        self._best_lines: list[pg.InfiniteLine] = []
-        # The label where the curves seldom are: high on the loss plot, low on the accuracy plot.
-        for plot, position in ((self.loss_plot, 0.93), (self.accuracy_plot, 0.07)):
-            line = pg.InfiniteLine(angle=90, movable=False, pen=BEST_PEN, label="best",
-                                   labelOpts={"position": position, "color": (0, 130, 50),
-                                              "anchors": [(0, 0.5), (0, 0.5)]})
-            line.setZValue(5)
-            line.hide()
-            plot.addItem(line, ignoreBounds=True)
-            self._best_lines.append(line)
-        self._lr_lines: list[pg.InfiniteLine] = []
 
         self._follow = True
         self._ranges: dict[str, tuple[float, float]] = {}
@@ -455,27 +407,10 @@ class MetricsPlot(QWidget):
         self._best_epoch = None if epoch is None else int(epoch)
         self._dirty = True
 
-    def _place_best_lines(self) -> None:
-        epoch = self._best_epoch
-        x0, x1 = self.loss_plot.vb.viewRange()[0]
-        # Near the right edge the label goes to the left of its line, where there is room for it.
-        left = epoch is not None and x1 > x0 and (epoch - x0) / (x1 - x0) > 0.85
-        anchors = [(1, 0.5), (1, 0.5)] if left else [(0, 0.5), (0, 0.5)]
-        for line in self._best_lines:
-            if epoch is None:
-                line.hide()
-                continue
-            if line.label.anchors != anchors:
-                line.label.anchors = anchors
-                line.label.updatePosition()
-            if line.value() != epoch or not line.isVisible():   # moving a line costs a re-layout
-                line.setValue(epoch)
-                line.show()
-
     @property
     def best_label_anchor(self) -> tuple[float, float]:
         """Where the "best" label hangs on its line: (0, 0.5) right of it, (1, 0.5) left of it."""
-        return tuple(self._best_lines[0].label.anchors[0])
+        return self.lines.best_label_anchor
 
     # -- learning-rate changes ------------------------------------------------------------------------
 
@@ -483,42 +418,6 @@ class MetricsPlot(QWidget):
     def learning_rate_changes(self) -> list[tuple[int, float]]:
         """(epoch, new rate) of each change of the learning rate in the current run, as marked."""
         return list(self._current.lr_changes)
-
-    def _find_lr_changes(self, run: _PlottedRun) -> None:
-        n = len(run.history)
-        if n < run.lr_checked:
-            run.lr_changes, run.lr_checked = [], 0
-        if n <= run.lr_checked:
-            return
-        lr = run.history.column("lr")
-        epochs = run.history.column("epoch")
-        lo = max(run.lr_checked - 1, 0)
-        for i in np.flatnonzero(lr[lo + 1:n] != lr[lo:n - 1]) + lo + 1:
-            run.lr_changes.append((int(epochs[i]), float(lr[i])))
-        run.lr_checked = n
-
-    def _place_lr_lines(self) -> None:
-        changes = self._current.lr_changes
-        wanted = 2 * len(changes)
-        while len(self._lr_lines) < wanted:
-            for plot, labelled in ((self.loss_plot, True), (self.accuracy_plot, False)):
-                opts = {"label": "", "labelOpts": {"position": 0.75, "color": (80, 80, 80),
-                                                   "anchors": [(0, 0.5), (0, 0.5)]}} if labelled else {}
-                line = pg.InfiniteLine(angle=90, movable=False, pen=LR_PEN, **opts)
-                line.setZValue(4)
-                plot.addItem(line, ignoreBounds=True)
-                self._lr_lines.append(line)
-        for k, line in enumerate(self._lr_lines):
-            if k >= wanted:
-                line.hide()
-                continue
-            epoch, rate = changes[k // 2]
-            if line.value() != epoch:
-                line.setValue(epoch)
-            label = getattr(line, "label", None)       # only the loss plot's lines are labelled
-            if label is not None:
-                label.setFormat(f"lr {rate:g}")
-            line.show()
 
     # -- display settings ---------------------------------------------------------------------------------
 
@@ -584,10 +483,11 @@ class MetricsPlot(QWidget):
         if self._legend_state() != self._legend_key:
             self._update_legend()
         self._set_curves_data(self._current, final=False)
-        self._find_lr_changes(self._current)
+        run = self._current
+        run.lr_changes, run.lr_checked = learning_rate_changes(run.history, run.lr_changes, run.lr_checked)
         self._follow_data()
-        self._place_best_lines()
-        self._place_lr_lines()
+        self.lines.place_best(self._best_epoch)
+        self.lines.place_lr_changes(run.lr_changes)
 
     def _set_curves_data(self, run: _PlottedRun, final: bool) -> None:
         history = run.history
@@ -686,16 +586,13 @@ class MetricsPlot(QWidget):
         if row is None:
             self._hide_marker()
             return
-        for marker in self._markers:
-            marker.setValue(epoch)
-            marker.show()
-        self.readout.setText(_format_row(row))
+        self.lines.show_hover(epoch)
+        self.readout.setText(format_epoch_row(row))
         if plot is not None and at is not None:
-            self.hover_box.show_at(plot, at, _format_row(row, lines=True))
+            self.hover_box.show_at(plot, at, format_epoch_row(row, lines=True))
 
     def _hide_marker(self) -> None:
-        for marker in self._markers:
-            marker.hide()
+        self.lines.show_hover(None)
         self.hover_box.hide()
         self.readout.setText(_HINT)
 
@@ -753,22 +650,6 @@ class MetricsPlot(QWidget):
             run.history.to_csv(other)
             written.append(other)
         return written
-
-
-def _format_row(row: dict[str, float], lines: bool = False) -> str:
-    """The numbers of one epoch: one line for the readout (``Epoch 1,200 · training: loss 0.21, ...``)
-    or, with ``lines``, four short lines for the hover box."""
-    accuracy = "" if lines else "accuracy "       # the box is narrow: "92.9%" says it
-
-    def test_part() -> str:
-        if not np.isfinite(row["test_acc"]):
-            return "test: none"
-        return f"test: loss {row['test_loss']:.4g}, {accuracy}{100 * row['test_acc']:.1f}%"
-
-    parts = [f"Epoch {int(row['epoch']):,}",
-             f"training: loss {row['train_loss']:.4g}, {accuracy}{100 * row['train_acc']:.1f}%",
-             test_part(), f"learning rate {row['lr']:g}"]
-    return "\n".join(parts) if lines else " · ".join(parts)
 
 
 # Kept for callers and tests of the earlier name.

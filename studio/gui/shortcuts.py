@@ -44,9 +44,13 @@ class SpaceStarts(QObject):
             # Not accepted: the field does not get to keep the key, so the window's shortcut fires.
             event.ignore()
             return True
-        # A key press reaches us only when no shortcut took it (e.g. the action is disabled, or a
-        # popup is open): swallow it in fields so Space never types there.
-        return _is_text_field(watched)
+        # A key press gets here only when no shortcut took it (the action is disabled, or another
+        # shortcut claims Space too): in a field, never type it; trigger the action if it can.
+        if not _is_text_field(watched):
+            return False
+        if self._action.isEnabled():
+            self._action.trigger()
+        return True
 
 
 def _is_text_field(widget: QWidget | None) -> bool:
