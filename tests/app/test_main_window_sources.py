@@ -384,7 +384,8 @@ def test_the_pad_shows_no_prediction_for_an_empty_drawing_in_the_window(window: 
     assert view.digit_text() == "–" and view.predicted_digit() is None
     assert "draw a digit" in view.hint_text().lower()
     window.pad.load_sample("test", 0)
-    assert view.predicted_digit() is not None
+    assert view.predicted_digit() is None and view.digit_text() == "?"   # untrained: no guess
+    assert "untrained" in view.hint_text().lower()
 
 
 def test_the_controls_open_menu_reaches_the_tutorial(make_window: Callable[[], MainWindow], user_dir: Path) -> None:
