@@ -1,7 +1,7 @@
 """An installed studio (a wheel, not the checkout) opens on its built-in data set.
 
 Builds the wheel from this source tree without downloading anything (``--no-deps
---no-build-isolation``), installs it into a fresh virtual environment, and runs that environment's
+--no-build-isolation``), installs it with that environment's own pip into a fresh virtual environment, and runs its
 Python from a folder outside the repository, with this environment's NumPy on its path but not the
 checkout: what it imports must be the installed copy. About ten seconds.
 """
@@ -51,12 +51,14 @@ def test_an_installed_wheel_opens_its_built_in_data_set(tmp_path: Path) -> None:
                    check=True, cwd=tmp_path, capture_output=True, timeout=300)
     [wheel] = wheels.glob("backprop_studio-*.whl")
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    # This pip installs into the new environment's prefix: the new one needs no pip of its own.
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--disable-pip-version-check",
-                    "--prefix", str(venv), str(wheel)],
-                   check=True, cwd=tmp_path, capture_output=True, timeout=300)
+    # The new environment's own pip, which sees only that environment: this one's pip would also
+    # remove the checkout's editable install ("--prefix" uninstalls what it finds on sys.path).
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PIP_"))}
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index",
+                    "--disable-pip-version-check", str(wheel)],
+                   check=True, cwd=tmp_path, env=clean, capture_output=True, timeout=300)
     # NumPy and friends from this environment; the studio only from the new one (the checkout's
     # editable hook lives in a .pth file, which PYTHONPATH does not run).
     env = dict(os.environ, PYTHONPATH=sysconfig.get_paths()["purelib"], PYTHONNOUSERSITE="1")
