@@ -350,7 +350,7 @@ class WeightsView(QWidget):
 
     def _help_text(self) -> str:
         if self._mode == "mosaic":
-            return "Hover over a tile for its weight range; click it to enlarge it."
+            return "Hover a tile for its range, click to enlarge."
         if self._mode == "zoom":
             return f"Unit {self._zoomed} enlarged. Click it or press Back to see all units."
         if self._mode == "matrix":
