@@ -337,12 +337,14 @@ class DiagnosticsView(QWidget):
             self._z_curves[l].setData(reading.z_edges, reading.z_counts.astype(np.float64))
             self._a_curves[l].setData(reading.a_edges, reading.a_counts.astype(np.float64))
             name = _layer_name(reading.layer, layers)
-            self._z_plots[l].setTitle(f"<b>{name}</b> · z = Wa + b", color="k", size="9pt")
+            # Two short lines rather than one long one: a title wider than its column pushed the
+            # last column out of the view.
+            self._z_plots[l].setTitle(f"<b>{name}</b><br>z = Wa + b", color="k", size="9pt")
             if reading.saturated_share is None:
                 state = "no saturation measure"
             else:
                 state = f"{100 * reading.saturated_share:.0f}% saturated"
-            self._a_plots[l].setTitle(f"a = {reading.function}(z) · {state}", color="k", size="9pt")
+            self._a_plots[l].setTitle(f"a = {reading.function}(z)<br>{state}", color="k", size="9pt")
         epochs = tracker.epochs().astype(np.float64)
         share = tracker.series("saturated_share") * 100.0
         units = tracker.series("saturated_units_share") * 100.0

@@ -162,3 +162,18 @@ def test_narrow_the_plots_scroll_instead_of_clipping_a_column(qtbot: QtBot, know
     scroll = view.plots_scroll
     assert scroll.widget().width() >= 3 * 170                    # every column keeps its room ...
     assert scroll.horizontalScrollBar().maximum() > 0             # ... and the area scrolls to it
+
+
+def test_every_histogram_column_is_inside_the_view(qtbot: QtBot, known: tuple[Network, Network]) -> None:
+    """At 1440x900 the window gives the plots about 700 px: the third column was cut off."""
+    before, _ = known
+    view = make_view(qtbot)
+    view.set_dataset(tiny_dataset())
+    view.record(0, before)
+    view.flush()
+    qtbot.wait(50)
+    width = view.histograms.viewport().width()
+    for kind in ("z", "a"):
+        for layer in (1, 2, 3):
+            plot = (view._z_plots if kind == "z" else view._a_plots)[layer - 1]
+            assert plot.sceneBoundingRect().right() <= width + 1, (kind, layer)
