@@ -20,6 +20,11 @@ Early stopping is not part of a ``TrainingConfig`` (the window stops the run, no
 spin box in the Optimiser box has its own ``early_stopping_patience()`` (None when off) and
 ``early_stopping_changed(int | None)``, and stays editable during a run.
 
+When a network setting is edited after training, the window calls ``set_new_network_pending(True)``
+and a one-line hint under the run buttons says that Start will build a new network; the window clears
+it once a network is built. Texts that come and go (that hint, the initialiser's description, the
+row of my digits) have their room reserved, so nothing below them moves.
+
 Left out: file dialogs (the window's), and deciding when a new network is needed (``NETWORK_FIELDS``
 says which settings define one).
 """

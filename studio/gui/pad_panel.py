@@ -5,7 +5,11 @@ Every change to the drawing is run through the panel's network at once (one samp
 snapshot: the caller hands over a copy that is never trained further, so the panel may read it at any
 time from the GUI thread. The sample browser loads a training or test image into the pad so the learner
 can see what the network makes of real data, and then edit it. An empty pad gets no prediction (a
-network's outputs for a blank page mean nothing): the view shows a dash and asks for a drawing.
+network's outputs for a blank page mean nothing): the view shows a dash and asks for a drawing. A
+network fresh from initialisation (``set_network(network, trained=False)``) is shown as untrained:
+its outputs are random, so no digit is named. Opening another data set clears a sample of the old
+one from the pad (the learner's own drawing stays). Drawing gives the pad the keyboard focus, and
+Delete/Backspace clear it while the focus is in this panel (never while typing in a field).
 
 "Add to my digits as..." only asks for it (``add_to_my_digits_requested``): the window owns the user's
 drawings and the dialog that labels them.

@@ -2,7 +2,10 @@
 
 The view shows the output layer's activations exactly as given. With the tutorial's sigmoid outputs
 they need not sum to 1 (each is that digit's own "yes" score), so the axis is labelled "output", not
-"probability". What it leaves out: running the network (``pad_panel`` does that and passes the result).
+"probability". For an untrained network (``set_probabilities(p, trained=False)``) it draws the bars
+but names no digit: a "?" and "Untrained network: its outputs are random." Its labels have fixed
+sizes, so the bars never move as the texts change. What it leaves out: running the network
+(``pad_panel`` does that and passes the result).
 """
 from __future__ import annotations
 

@@ -8,6 +8,11 @@ Hovering a tile names the unit and its weight range; clicking it shows that unit
 same levels (click again, or press Back, to return). Later layers, and a first layer whose input is
 not a 32x32 image, are shown as their whole weight matrix: output units down, input units across.
 
+The caption under the picture always describes the network shown now: a new network (Reset, a
+preset, a loaded model) re-reads the spot under the pointer, or shows help once it has left. The
+page buttons and Back share one fixed-size place beside the caption, so nothing moves when they
+come and go.
+
 What it leaves out: the arithmetic of layouts, pages and levels (``studio.core.weights_mosaic``) and
 any training; it shows the snapshot it is given with ``set_network``.
 """
