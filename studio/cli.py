@@ -110,8 +110,15 @@ def add_training_arguments(t: argparse.ArgumentParser) -> None:
                                       ENGINE_DESCRIPTIONS, "fast"))
 
 
-def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog=PROG, description="Train and inspect a from-scratch NumPy network on "
+def invoked_as(argv0: str | None = None) -> str:
+    """How the user started the command line, for usage hints: ``python -m studio`` when run as a
+    module, else the script's name (``backprop-studio``)."""
+    name = Path(sys.argv[0] if argv0 is None else argv0).name
+    return "python -m studio" if name in ("__main__.py", "-m", "") else name
+
+
+def build_parser(prog: str = PROG) -> ArgumentParser:
+    parser = ArgumentParser(prog=prog, description="Train and inspect a from-scratch NumPy network on "
                                                    "32x32 handwritten digits.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
 
@@ -352,7 +359,9 @@ def run_evaluate(args: argparse.Namespace, out: TextIO) -> int:
     network, _ = load_model(args.model)
     check_digit_model(network, args.model)
     dataset = open_data_source(args.data)
-    splits = [("train", dataset.train)] + ([("test", dataset.test)] if dataset.test is not None else [])
+    # A data set with one part has no "training" part to speak of: name it by what it is.
+    splits = ([("train", dataset.train), ("test", dataset.test)] if dataset.test is not None
+              else [("all samples", dataset.train)])
     for name, split in splits:
         predicted = network.predict(split.images.astype(np.float64))
         matrix = confusion_matrix(split.labels, predicted, network.sizes[-1])
@@ -368,8 +377,11 @@ def run_evaluate(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def run_predict(args: argparse.Namespace, out: TextIO) -> int:
+    """One line per file: the predicted digit, then the network's ten outputs, under a header that
+    names them (``outputs`` for sigmoid units, ``probabilities`` for softmax)."""
     network, _ = load_model(args.model)
     check_digit_model(network, args.model)
+    results = []
     for name in args.files:
         path = Path(name)
         try:
@@ -383,8 +395,15 @@ def run_predict(args: argparse.Namespace, out: TextIO) -> int:
             raise DataError(f"{path}: is too large for a digit file (over {MAX_FILE_BYTES} bytes); expected "
                             f"32 lines of 32 '0'/'1' characters")
         image = parse_digit_text(data, str(path))
-        outputs = network.predict_proba(image[None].astype(np.float64))[0]
-        print(f"{path}: {int(np.argmax(outputs))}  " + " ".join(f"{p:.4f}" for p in outputs), file=out)
+        results.append((str(path), network.predict_proba(image[None].astype(np.float64))[0]))
+    width = max([len("file")] + [len(path) + 1 for path, _ in results])
+    kind = "probabilities" if network.loss == "ce" else "outputs"
+    print(f"{'file':<{width}}  digit  {kind} of the digits " + " ".join(f"{k:>6d}" for k in
+                                                                     range(network.sizes[-1])), file=out)
+    pad = len(f"{kind} of the digits ")
+    for path, outputs in results:
+        print(f"{path + ':':<{width}}  {int(np.argmax(outputs)):>5d}  {'':{pad}}"
+              + " ".join(f"{p:6.4f}" for p in outputs), file=out)
     return 0
 
 
@@ -468,13 +487,14 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         # A path that is not valid UTF-8 (a folder named in another encoding) is printed with escapes
         # rather than ending the run with UnicodeEncodeError on a strict UTF-8 terminal.
         out.reconfigure(errors="backslashreplace")
+    prog = invoked_as()
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(prog).parse_args(argv)
         return COMMANDS[args.command](args, out)
     except (UsageError, DataError, ModelFileError, ValueError) as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
+        print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
     except OSError as error:
         where = f"{error.filename}: " if error.filename else ""
-        print(f"{PROG}: error: {where}{error.strerror or error}", file=sys.stderr)
+        print(f"{prog}: error: {where}{error.strerror or error}", file=sys.stderr)
         return 2

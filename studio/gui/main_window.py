@@ -61,7 +61,8 @@ from studio.gui.download_dialog import DownloadDialog
 from studio.gui.metrics_plot import MetricsPlot
 from studio.gui.my_digits_dialog import MyDigitsDialog
 from studio.gui.pad_panel import PadPanel
-from studio.gui.qt_helpers import format_duration, format_rate, make_action
+from studio.gui.qt_helpers import format_count, format_duration, format_rate, make_action
+from studio.gui.shortcuts import install_space_shortcut
 from studio.gui.training_runner import TrainingRunner
 from studio.gui.weights_view import WeightsView
 
@@ -134,6 +135,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_menus()
         self._connect()
+        install_space_shortcut(self, self.controls.start_pause_action)
         self._restore_settings()
         self._update_my_digits_counts()
 
@@ -469,6 +471,7 @@ class MainWindow(QMainWindow):
         config = self._config_for_loaded(network, info)
         self.runner.shutdown()
         self._network, self._network_config, self._network_fresh = network, config, False
+        self.controls.set_new_network_pending(False)
         self._weights_epoch = None
         self.metrics.start_run(config, label=f"{config.label()} (from {Path(path).name})")
         self.best.reset()
@@ -652,8 +655,11 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot build the network", str(error))
             return False
         self._network, self._network_config, self._network_fresh = network, config, True
+        self.controls.set_new_network_pending(False)
         self._weights_epoch = None
         self.metrics.start_run(config)
+        for label in (self.epoch_label, self.speed_label, self.elapsed_label):
+            label.setText("")                 # the old run's figures are not this network's
         self.best.reset()
         self.diagnostics.reset()
         self._show_network(network.copy())
@@ -665,7 +671,7 @@ class MainWindow(QMainWindow):
         run's last) in every view."""
         self._snapshot = snapshot
         self.weights.set_network(snapshot)
-        self.pad.set_network(snapshot)
+        self.pad.set_network(snapshot, trained=not self._network_fresh)
         self.diagnostics.record(self.metrics.history.last_epoch if epoch is None else epoch, snapshot)
         self.confusion.update_network(snapshot)
 
@@ -734,8 +740,9 @@ class MainWindow(QMainWindow):
             if self._network_fresh or self._network is None:
                 self._new_network(config)          # nothing trained yet: preview the new start
             else:
-                self.statusBar().showMessage("Network settings changed: Start builds a new network with "
-                                             "them (Reset does it now).", 8000)
+                self.controls.set_new_network_pending(True)
+        else:
+            self.controls.set_new_network_pending(False)      # changed back: Start carries on
         self._update_progress()
 
     @Slot(float)
@@ -775,7 +782,7 @@ class MainWindow(QMainWindow):
         elif self._early_stop_pending:
             self._show_early_stop_message()       # again: the run's last snapshot may have moved the best
         elif event.reason == "max_epochs":
-            self.statusBar().showMessage(f"Finished: {self.metrics.history.last_epoch} epochs.", 8000)
+            self.statusBar().showMessage(f"Finished: {self.metrics.history.last_epoch:,} epochs.", 8000)
         self._early_stop_pending = False
 
     @Slot(str)
@@ -869,7 +876,7 @@ class MainWindow(QMainWindow):
             return
         self.progress.setRange(0, limit)
         self.progress.setValue(min(self.metrics.history.last_epoch, limit))
-        self.progress.setFormat(f"%v / {limit:,} epochs")
+        self.progress.setFormat(f"{format_count(self.progress.value(), limit)} epochs")
         self.progress.show()
 
     # -- slots: menus -------------------------------------------------------------------------------------

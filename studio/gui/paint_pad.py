@@ -3,7 +3,8 @@
 The left button draws, the right button erases with the same round brush, and a drag paints a
 continuous stroke (a capsule from each mouse position to the next, see ``studio.core.drawing``).
 The pad keeps the drawing as a (32, 32) uint8 array of 0/1 and tells listeners about every change
-with ``drawing_changed``. What it leaves out: predicting, loading samples and keyboard shortcuts
+with ``drawing_changed``. Pressing a button on it gives it the keyboard focus (so the pad panel's
+Delete/Backspace reach it). What it leaves out: predicting, loading samples and keyboard shortcuts
 (``pad_panel`` and the main window do those).
 """
 from __future__ import annotations
@@ -18,6 +19,8 @@ from studio.core.drawing import (DEFAULT_BRUSH_RADIUS, GRID_SIZE, MAX_BRUSH_RADI
 
 #: Pixels kept free around the grid, so its border is visible.
 _MARGIN = 4.0
+#: The pad's smallest side in pixels: a grid of 160 px (5 px a cell; cells are whole pixels).
+MIN_SIDE = 5 * GRID_SIZE + 2 * int(_MARGIN)
 #: During a stroke, ``drawing_changed`` is sent at most this often (ms); the last state follows as soon
 #: as the interval is over, and always on release.
 _EMIT_INTERVAL_MS = 30
@@ -56,6 +59,8 @@ class PaintPad(QWidget):
         self.setMouseTracking(True)            # to draw the brush outline while hovering
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, False)
+        # Drawing takes the keyboard focus, so Delete/Backspace then clear the pad rather than a field.
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.brush_radius = brush_radius
 
     # -- public API -------------------------------------------------------------------------------
@@ -115,7 +120,8 @@ class PaintPad(QWidget):
         return QSize(320, 320)
 
     def minimumSizeHint(self) -> QSize:
-        return QSize(2 * GRID_SIZE + 2 * int(_MARGIN), 2 * GRID_SIZE + 2 * int(_MARGIN))
+        # Never below a 160 px grid: smaller, a 32x32 drawing is too fine to draw with a mouse.
+        return QSize(MIN_SIDE, MIN_SIDE)
 
     def hasHeightForWidth(self) -> bool:
         return True
@@ -166,6 +172,7 @@ class PaintPad(QWidget):
             event.ignore()
             return
         self._stroke_button = button
+        self.setFocus(Qt.FocusReason.MouseFocusReason)
         self._last_point = self.to_grid(event.position())
         self._hover = event.position()
         self._paint_to(self._last_point)
