@@ -18,7 +18,7 @@ from typing import Iterator, Literal, Union, get_args
 
 import numpy as np
 
-from studio.core.augment import shift_images
+from studio.core.augment import AUGMENTS, epoch_images, normalise_augment
 from studio.core.data import Dataset
 from studio.core.network import (ACTIVATIONS, BIAS_INITS, INITS, LOSS_FUNCTIONS, LOSSES, Network,
                                  one_hot)
@@ -39,7 +39,9 @@ class TrainingConfig:
     """Everything that defines a run. The network is ``(inputs, *hidden, classes)``.
 
     ``max_epochs`` None means no limit (the run goes on until stopped). ``shift`` > 0 moves every
-    training image by a random whole number of pixels in [-shift, shift] in x and y each epoch.
+    training image by a random whole number of pixels in [-shift, shift] in x and y each epoch;
+    ``augment`` names further random distortions drawn each epoch (``augment.AUGMENTS``: rotate, scale,
+    shear, thickness, elastic), applied before the shift.
     ``weight_decay`` is the L2 coefficient lambda: the update uses dC/dW + lambda W (biases are not
     decayed). With ``momentum`` mu the update is v <- mu v - lr (g + lambda W); W <- W + v.
     """
@@ -55,6 +57,7 @@ class TrainingConfig:
     momentum: float = 0.0
     weight_decay: float = 0.0
     shift: int = 0
+    augment: tuple[str, ...] = ()
     order: str = "permuted"
     max_epochs: int | None = 100
     seed: int = 0
@@ -86,6 +89,10 @@ class TrainingConfig:
             problems.append(f"weight decay must be >= 0, got {self.weight_decay}")
         if not (0 <= self.shift <= 8):
             problems.append(f"shift must be between 0 and 8 pixels, got {self.shift}")
+        unknown = [a for a in self.augment if a not in AUGMENTS]
+        if unknown or len(set(self.augment)) != len(self.augment):
+            problems.append(f"augmentations must be distinct names from {', '.join(AUGMENTS)}, "
+                            f"got {list(self.augment)}")
         if self.max_epochs is not None and self.max_epochs < 1:
             problems.append(f"max epochs must be >= 1 (or unlimited), got {self.max_epochs}")
         if problems:
@@ -119,12 +126,15 @@ class TrainingConfig:
             parts.append(f"decay {self.weight_decay:g}")
         if self.shift:
             parts.append(f"shift {self.shift}")
+        if self.augment:
+            parts.append("+".join(self.augment))
         return ", ".join(parts)
 
     def to_dict(self) -> dict:
         """JSON-able settings (for model files and the window's saved settings)."""
         d = asdict(self)
         d["hidden"] = list(self.hidden)
+        d["augment"] = list(self.augment)
         return d
 
     @classmethod
@@ -134,6 +144,10 @@ class TrainingConfig:
         kwargs = {k: v for k, v in d.items() if k in known}
         if "hidden" in kwargs:
             kwargs["hidden"] = tuple(int(h) for h in kwargs["hidden"])
+        if "augment" in kwargs:
+            if not isinstance(kwargs["augment"], (list, tuple)):
+                raise ValueError(f"augment must be a list of names, got {kwargs['augment']!r}")
+            kwargs["augment"] = normalise_augment(kwargs["augment"])
         config = cls(**kwargs)
         config.validate()
         return config
@@ -421,9 +435,8 @@ def train(network: Network, dataset: Dataset, config: TrainingConfig,
         started = time.perf_counter()
         # np.errstate is per thread and, as a context variable, must not span a yield: enter it here.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            shift_rng = np.random.default_rng([config.seed, 2, epoch + 1])
-            x = shift_images(dataset.train.images, config.shift, shift_rng).astype(np.float64) \
-                if config.shift else train_x
+            x = epoch_images(dataset.train.images, config.augment, config.shift, config.seed,
+                             epoch + 1).astype(np.float64) if config.shift or config.augment else train_x
             tally = epoch_function(network, x, y, labels, order, config.batch_size, optimiser, control)
             finite = np.isfinite(tally.loss_sum) and network.is_finite()
             test_loss = test_acc = None
