@@ -15,6 +15,7 @@ from typing import Sequence, TextIO
 
 import numpy as np
 
+from studio.core.augment import AUGMENTS, parse_augment
 from studio.core.data import DataError, parse_digit_text
 from studio.core.evaluation import confusion_matrix
 from studio.core.model_file import ModelFileError, load_model, save_model
@@ -55,6 +56,13 @@ def _hidden_sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
+def _augment_names(text: str) -> tuple[str, ...]:
+    try:
+        return parse_augment(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error))
+
+
 def add_training_arguments(t: argparse.ArgumentParser) -> None:
     """The flags that define a run (data, preset and overrides), shared by ``train`` and ``compare``;
     ``config_from_args`` reads them back."""
@@ -72,6 +80,8 @@ def add_training_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--momentum", type=float)
     t.add_argument("--weight-decay", type=float, help="L2 coefficient")
     t.add_argument("--shift", type=int, help="random shifts of up to N pixels each epoch")
+    t.add_argument("--augment", type=_augment_names, metavar="NAMES",
+                   help=f"random distortions each epoch, comma-separated: {','.join(AUGMENTS)}, or none")
     t.add_argument("--shuffle", action=argparse.BooleanOptionalAction, default=None,
                    help="new sample order every epoch (--no-shuffle: the data set's fixed order)")
     t.add_argument("--order", choices=ORDERS, help="sample order (overrides --shuffle)")
@@ -128,7 +138,7 @@ def config_from_args(args: argparse.Namespace) -> TrainingConfig:
         PRESETS[args.preset], hidden=args.hidden, activation=args.activation, loss=args.loss,
         init=args.init, init_scale=args.init_scale, bias_init=args.bias_init, lr=args.lr,
         batch_size=args.batch, momentum=args.momentum, weight_decay=args.weight_decay,
-        shift=args.shift, order=order, seed=args.seed)
+        shift=args.shift, augment=args.augment, order=order, seed=args.seed)
     if args.epochs is not None:
         if args.epochs < 0:
             raise UsageError("--epochs must be >= 0 (0 = until Ctrl-C)")
