@@ -137,7 +137,7 @@ def deslant(ink: np.ndarray) -> np.ndarray:
     return rows[:, :, :-1] + frac * (rows[:, :, 1:] - rows[:, :, :-1])
 
 
-def _resample_weights(start: np.ndarray, scale: np.ndarray, offset: np.ndarray, n_source: int) -> np.ndarray:
+def resample_weights(start: np.ndarray, scale: np.ndarray, offset: np.ndarray, n_source: int) -> np.ndarray:
     """Weights ``(n, 32, n_source)`` of a 1-D resampling, one matrix per image.
 
     Output pixel ``u`` (centre ``u + 0.5``) reads the source at ``p = start + (u + 0.5 - offset) / scale``
@@ -176,8 +176,8 @@ def _fit_chunk(ink: np.ndarray, threshold: float) -> np.ndarray:
     scale_x = width / box_w
     offset_y = np.zeros(n, dtype=np.float32)          # the box fills the full height
     offset_x = (SIDE - width) / 2                      # centred horizontally
-    weights_y = _resample_weights(top.astype(np.float32), scale_y, offset_y, h)
-    weights_x = _resample_weights(left.astype(np.float32), scale_x, offset_x, w)
+    weights_y = resample_weights(top.astype(np.float32), scale_y, offset_y, h)
+    weights_x = resample_weights(left.astype(np.float32), scale_x, offset_x, w)
     resampled = weights_y @ ink @ weights_x.transpose(0, 2, 1)     # (n, 32, 32)
     bits = (resampled >= threshold) & has_ink[:, None, None]
     return bits.reshape(n, SIDE * SIDE).astype(np.uint8)
