@@ -11,7 +11,7 @@ network, the drawing is put through the same kind of normaliser the data went th
    height is the data's typical height and its width keeps the aspect ratio, clamped to the data's
    range of widths; the box's centre goes to the data's typical box centre. Threshold at 0.5.
 3. **Stroke width**: dilate or erode by whole pixels (4-neighbour cross, at most ``MAX_STROKE_STEPS``
-   steps) until the stroke width estimate ``2 * ink / perimeter`` (a band of width ``w`` and length
+   steps; then box again, see ``normalise_drawing``) until the stroke width estimate ``2 * ink / perimeter`` (a band of width ``w`` and length
    ``L`` has ink ``w L`` and perimeter about ``2 L``) is closest to the data's typical one.
 
 The typical values (``DigitStyle``) are measured on the loaded data set (``style_of``), so a network
@@ -29,8 +29,9 @@ import numpy as np
 from studio.core.convert import deslant, resample_weights
 
 SIDE = 32
-#: Most dilation or erosion steps used to match the stroke width.
-MAX_STROKE_STEPS = 2
+#: Most dilation or erosion steps used to match the stroke width (a drawing 5 times too small, scaled
+#: up, has strokes about 20 px too wide: 8 steps of erosion take 16 px off).
+MAX_STROKE_STEPS = 8
 
 
 @dataclass(frozen=True)
@@ -111,18 +112,18 @@ def _step(grid: np.ndarray, direction: int) -> np.ndarray:
     return grid & np.logical_and.reduce(neighbours)
 
 
-def match_stroke_width(image: np.ndarray, target: float) -> np.ndarray:
-    """``(1024,)`` binary -> the same dilated or eroded by up to ``MAX_STROKE_STEPS`` pixels, whichever
-    version's ``stroke_widths`` is closest to ``target`` (an erosion that loses more than half the ink
-    is not considered: the digit would fall apart)."""
+def match_stroke_width(image: np.ndarray, target: float, max_steps: int = MAX_STROKE_STEPS) -> np.ndarray:
+    """``(1024,)`` binary -> the same dilated or eroded by up to ``max_steps`` pixels, whichever
+    version's ``stroke_widths`` is closest to ``target`` (an erosion that leaves less than a sixth of the
+    ink is not considered: the digit would fall apart)."""
     grid = np.asarray(image).reshape(1, SIDE, SIDE).astype(bool)
     ink = int(grid.sum())
     candidates = [grid]
     for direction in (1, -1):
         current = grid
-        for _ in range(MAX_STROKE_STEPS):
+        for _ in range(max_steps):
             current = _step(current, direction)
-            if direction < 0 and current.sum() * 2 < ink:
+            if direction < 0 and current.sum() * 6 < ink:
                 break
             candidates.append(current)
     widths = stroke_widths(np.concatenate(candidates).reshape(len(candidates), -1))
@@ -130,16 +131,9 @@ def match_stroke_width(image: np.ndarray, target: float) -> np.ndarray:
     return best.reshape(SIDE * SIDE).astype(np.uint8)
 
 
-def normalise_drawing(drawing: np.ndarray, style: DigitStyle = TUTORIAL_STYLE) -> np.ndarray:
-    """A pad drawing ``(32, 32)`` or ``(1024,)`` of 0/1 -> ``(1024,)`` uint8 0/1, deslanted, boxed and
-    stroke-matched to ``style`` (see the module docstring). A blank drawing stays blank."""
-    drawing = np.asarray(drawing)
-    if drawing.size != SIDE * SIDE:
-        raise ValueError(f"a drawing must have {SIDE * SIDE} cells, got shape {drawing.shape}")
-    ink = deslant(drawing.reshape(1, SIDE, SIDE).astype(np.float32))          # (1, 32, w)
+def _box(ink: np.ndarray, style: DigitStyle) -> np.ndarray:
+    """``(1, h, w)`` float ink -> ``(32, 32)`` bool: its bounding box resampled to ``style``'s box."""
     mask = ink[0] >= 0.5
-    if not mask.any():
-        return np.zeros(SIDE * SIDE, dtype=np.uint8)
     rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
     top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     scale_y = style.height / (bottom - top)
@@ -151,5 +145,22 @@ def normalise_drawing(drawing: np.ndarray, style: DigitStyle = TUTORIAL_STYLE) -
                                  np.array([offset_y], np.float32), ink.shape[1])
     weights_x = resample_weights(np.array([left], np.float32), np.array([scale_x], np.float32),
                                  np.array([offset_x], np.float32), ink.shape[2])
-    boxed = (weights_y @ ink @ weights_x.transpose(0, 2, 1))[0] >= 0.5
-    return match_stroke_width(boxed, style.stroke_width)
+    return (weights_y @ ink @ weights_x.transpose(0, 2, 1))[0] >= 0.5
+
+
+def normalise_drawing(drawing: np.ndarray, style: DigitStyle = TUTORIAL_STYLE) -> np.ndarray:
+    """A pad drawing ``(32, 32)`` or ``(1024,)`` of 0/1 -> ``(1024,)`` uint8 0/1, deslanted, boxed and
+    stroke-matched to ``style`` (see the module docstring). A blank drawing stays blank.
+
+    A small drawing scaled up has fat strokes, and thinning them shrinks the box by the pixels taken
+    off each side; so box, match the stroke width, and box again (the second box changes the size
+    by a few pixels at most, and a last match of at most one step keeps the width)."""
+    drawing = np.asarray(drawing)
+    if drawing.size != SIDE * SIDE:
+        raise ValueError(f"a drawing must have {SIDE * SIDE} cells, got shape {drawing.shape}")
+    ink = deslant(drawing.reshape(1, SIDE, SIDE).astype(np.float32))          # (1, 32, w)
+    if not (ink >= 0.5).any():
+        return np.zeros(SIDE * SIDE, dtype=np.uint8)
+    matched = match_stroke_width(_box(ink, style), style.stroke_width, MAX_STROKE_STEPS)
+    boxed = _box(matched.reshape(1, SIDE, SIDE).astype(np.float32), style)
+    return match_stroke_width(boxed, style.stroke_width, 1)

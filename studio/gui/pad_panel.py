@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushB
 from studio.core.data import Dataset, Split
 from studio.core.drawing import GRID_SIZE
 from studio.core.network import Network
+from studio.gui.network_input_preview import NetworkInputPreview
 from studio.gui.paint_pad import PaintPad
 from studio.gui.prediction_view import PredictionView
 
@@ -60,6 +61,9 @@ class PadPanel(QWidget):
 
         self.pad = PaintPad()
         self.prediction_view = PredictionView()
+        # What the network reads: the drawing normalised like the data set's digits (on by default).
+        self.input_preview = NetworkInputPreview()
+        self.input_preview.normalise_changed.connect(self._on_input_preview_normalise_changed)
 
         self.clear_action = QAction("Clear drawing", self)
         self.clear_action.setShortcuts([QKeySequence(Qt.Key.Key_Delete), QKeySequence(Qt.Key.Key_Backspace)])
@@ -107,6 +111,7 @@ class PadPanel(QWidget):
         browser_layout.addWidget(self._sample_label)
 
         right = QVBoxLayout()
+        right.addWidget(self.input_preview)
         right.addWidget(self.prediction_view, 1)
         right.addWidget(browser)
         buttons = QHBoxLayout()
@@ -136,6 +141,7 @@ class PadPanel(QWidget):
     def set_dataset(self, dataset: Dataset | None) -> None:
         """Browse the samples of ``dataset`` (or none). The pad's drawing is kept."""
         self._dataset = dataset
+        self.input_preview.set_dataset(dataset)
         self._loaded = None
         self._update_browser()
         self._sample_label.setText(_NO_DATA if dataset is None else _OWN_DRAWING)
@@ -202,6 +208,9 @@ class PadPanel(QWidget):
         self._update_add_action(image)
         self._predict(image)
 
+    def _on_input_preview_normalise_changed(self, _on: bool) -> None:
+        self._predict()
+
     def _on_split_combo_changed(self, _index: int) -> None:
         self._update_index_range()
         self._load_from_browser()
@@ -215,6 +224,10 @@ class PadPanel(QWidget):
     # -- helpers ----------------------------------------------------------------------------------
 
     def _predict(self, image: np.ndarray | None = None) -> None:
+        if image is None:
+            image = self.pad.image()
+        # What the network reads, and the preview shows: normalised like the data when that is on.
+        image = self.input_preview.network_input(image)
         network = self._network
         if network is None:
             self.prediction_view.set_probabilities(None)
@@ -225,8 +238,6 @@ class PadPanel(QWidget):
                                             f"{GRID_SIZE}x{GRID_SIZE} drawing.")
             return
         self.prediction_view.setToolTip("")
-        if image is None:
-            image = self.pad.image()
         if not image.any():
             self.prediction_view.show_hint(DRAW_HINT)
             self.prediction_changed.emit(None)
