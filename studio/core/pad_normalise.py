@@ -2,7 +2,8 @@
 
 A digit drawn with the mouse is rarely the size, position or stroke width of the digits a network was
 trained on: the tutorial's digits fill the full 32-pixel height, are about 20 px wide, centred, upright,
-with strokes about 5-6 px wide; a drawing may be small, off-centre, slanted and thin. A network trained
+with as much ink in every digit (about 31% of the pixels: a "1" is a fat bar, an "8" has thinner strokes);
+a drawing may be small, off-centre, slanted and thin. A network trained
 on such data (a fully connected one especially) reads what it has seen. So before the pad asks the
 network, the drawing is put through the same kind of normaliser the data went through:
 
@@ -11,8 +12,10 @@ network, the drawing is put through the same kind of normaliser the data went th
    height is the data's typical height and its width keeps the aspect ratio, clamped to the data's
    range of widths; the box's centre goes to the data's typical box centre. Threshold at 0.5.
 3. **Stroke width**: dilate or erode by whole pixels (4-neighbour cross, at most ``MAX_STROKE_STEPS``
-   steps; then box again, see ``normalise_drawing``) until the stroke width estimate ``2 * ink / perimeter`` (a band of width ``w`` and length
-   ``L`` has ink ``w L`` and perimeter about ``2 L``) is closest to the data's typical one.
+   steps; then box again, see ``normalise_drawing``) until the share of ink pixels is closest to the
+   data's typical one. The tutorial's normaliser thickened every digit to about the same ink, so its
+   stroke width depends on the digit, and matching the ink matches it. (A stroke width measured
+   directly, ``stroke_widths``, would make a "1" a thin bar that the network reads as a 7.)
 
 The typical values (``DigitStyle``) are measured on the loaded data set (``style_of``), so a network
 trained on converted MNIST or on the synthetic set gets drawings shaped like those.
@@ -40,7 +43,8 @@ class DigitStyle:
 
     ``height``: median bounding-box height; ``min_width``/``max_width``: 5th and 95th percentiles of the
     box widths; ``centre_x``/``centre_y``: mean centre of the box (continuous coordinates, the grid
-    spans 0-32); ``stroke_width``: median of ``2 * ink / perimeter``.
+    spans 0-32); ``fill``: median share of ink pixels; ``stroke_width``: median of ``2 * ink / perimeter``
+    (shown to the learner; the normaliser matches ``fill``).
     """
 
     height: float
@@ -48,12 +52,13 @@ class DigitStyle:
     max_width: float
     centre_x: float
     centre_y: float
+    fill: float
     stroke_width: float
 
 
 #: The tutorial's training digits, measured with ``style_of`` (used when no data set is loaded).
 TUTORIAL_STYLE = DigitStyle(height=32.0, min_width=17.0, max_width=24.0, centre_x=16.47, centre_y=16.0,
-                            stroke_width=4.03)
+                            fill=0.3076, stroke_width=4.03)
 
 
 def bounding_boxes(images: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -101,6 +106,7 @@ def style_of(images: np.ndarray) -> DigitStyle:
     return DigitStyle(height=float(np.median(bottom - top)),
                       min_width=float(np.percentile(widths, 5)), max_width=float(np.percentile(widths, 95)),
                       centre_x=float(np.mean((left + right) / 2)), centre_y=float(np.mean((top + bottom) / 2)),
+                      fill=float(np.median(images.reshape(len(inked), -1)[inked].mean(axis=1))),
                       stroke_width=float(np.median(stroke_widths(images.reshape(len(inked), -1)[inked]))))
 
 
@@ -112,10 +118,10 @@ def _step(grid: np.ndarray, direction: int) -> np.ndarray:
     return grid & np.logical_and.reduce(neighbours)
 
 
-def match_stroke_width(image: np.ndarray, target: float, max_steps: int = MAX_STROKE_STEPS) -> np.ndarray:
+def match_fill(image: np.ndarray, target: float, max_steps: int = MAX_STROKE_STEPS) -> np.ndarray:
     """``(1024,)`` binary -> the same dilated or eroded by up to ``max_steps`` pixels, whichever
-    version's ``stroke_widths`` is closest to ``target`` (an erosion that leaves less than a sixth of the
-    ink is not considered: the digit would fall apart)."""
+    version's share of ink pixels is closest to ``target`` (an erosion that leaves less than a sixth
+    of the ink is not considered: the digit would fall apart)."""
     grid = np.asarray(image).reshape(1, SIDE, SIDE).astype(bool)
     ink = int(grid.sum())
     candidates = [grid]
@@ -126,8 +132,8 @@ def match_stroke_width(image: np.ndarray, target: float, max_steps: int = MAX_ST
             if direction < 0 and current.sum() * 6 < ink:
                 break
             candidates.append(current)
-    widths = stroke_widths(np.concatenate(candidates).reshape(len(candidates), -1))
-    best = candidates[int(np.argmin(np.abs(widths - target)))]
+    fills = np.array([c.mean() for c in candidates])
+    best = candidates[int(np.argmin(np.abs(fills - target)))]
     return best.reshape(SIDE * SIDE).astype(np.uint8)
 
 
@@ -153,14 +159,14 @@ def normalise_drawing(drawing: np.ndarray, style: DigitStyle = TUTORIAL_STYLE) -
     stroke-matched to ``style`` (see the module docstring). A blank drawing stays blank.
 
     A small drawing scaled up has fat strokes, and thinning them shrinks the box by the pixels taken
-    off each side; so box, match the stroke width, and box again (the second box changes the size
-    by a few pixels at most, and a last match of at most one step keeps the width)."""
+    off each side; so box, match the ink, and box again (the second box changes the size by a few
+    pixels at most, and a last match of at most one step keeps the ink)."""
     drawing = np.asarray(drawing)
     if drawing.size != SIDE * SIDE:
         raise ValueError(f"a drawing must have {SIDE * SIDE} cells, got shape {drawing.shape}")
     ink = deslant(drawing.reshape(1, SIDE, SIDE).astype(np.float32))          # (1, 32, w)
     if not (ink >= 0.5).any():
         return np.zeros(SIDE * SIDE, dtype=np.uint8)
-    matched = match_stroke_width(_box(ink, style), style.stroke_width, MAX_STROKE_STEPS)
+    matched = match_fill(_box(ink, style), style.fill, MAX_STROKE_STEPS)
     boxed = _box(matched.reshape(1, SIDE, SIDE).astype(np.float32), style)
-    return match_stroke_width(boxed, style.stroke_width, 1)
+    return match_fill(boxed, style.fill, 1)

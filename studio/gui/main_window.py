@@ -61,6 +61,7 @@ from studio.gui.download_dialog import DownloadDialog
 from studio.gui.metrics_plot import MetricsPlot
 from studio.gui.my_digits_dialog import MyDigitsDialog
 from studio.gui.pad_panel import PadPanel
+from studio.gui.augment_strip import AugmentStrip
 from studio.gui.qt_helpers import format_duration, format_rate, make_action
 from studio.gui.training_runner import TrainingRunner
 from studio.gui.weights_view import WeightsView
@@ -126,6 +127,7 @@ class MainWindow(QMainWindow):
         self.metrics = MetricsPlot()
         self.weights = WeightsView()
         self.pad = PadPanel()
+        self.augment_strip = AugmentStrip()
         self.diagnostics = DiagnosticsView()
         self.confusion = ConfusionView()
         self.compare = CompareView(PRESETS["article"])
@@ -168,8 +170,12 @@ class MainWindow(QMainWindow):
         self.main_splitter.setObjectName("main_splitter")
         self.main_splitter.addWidget(self.metrics)
         self.main_splitter.addWidget(bottom)
+        self.main_splitter.addWidget(_titled("What training sees", self.augment_strip,
+                                             "A few training digits and the copies an epoch trains on with "
+                                             "the current shift and augmentation settings."))
         self.main_splitter.setStretchFactor(0, 1)
         self.main_splitter.setStretchFactor(1, 1)
+        self.main_splitter.setStretchFactor(2, 0)
         self.main_splitter.setChildrenCollapsible(False)
 
         self.empty_label = QLabel(_EMPTY_TEXT)
@@ -316,6 +322,7 @@ class MainWindow(QMainWindow):
         self.controls.stop_requested.connect(self.runner.stop)
         self.controls.reset_requested.connect(self._on_controls_reset_requested)
         self.controls.config_changed.connect(self._on_controls_config_changed)
+        self.controls.config_changed.connect(self.augment_strip.set_config)
         self.controls.learning_rate_changed.connect(self._on_controls_learning_rate_changed)
         self.controls.early_stopping_changed.connect(self._on_controls_early_stopping_changed)
         self.runner.epochs_arrived.connect(self._on_runner_epochs_arrived)
@@ -362,6 +369,7 @@ class MainWindow(QMainWindow):
         self._dataset = dataset
         self.controls.set_dataset(dataset)
         self.pad.set_dataset(dataset)
+        self.augment_strip.set_dataset(dataset)
         # The views see the loaded data set, also when a run adds my digits to its training part.
         self.diagnostics.set_dataset(dataset)     # forgets what it measured on the old data
         self.confusion.set_dataset(dataset)

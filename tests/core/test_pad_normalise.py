@@ -6,7 +6,7 @@ import pytest
 
 from studio.core.data import load_dataset
 from studio.core.drawing import stamp_segment
-from studio.core.pad_normalise import (TUTORIAL_STYLE, DigitStyle, bounding_boxes, match_stroke_width,
+from studio.core.pad_normalise import (TUTORIAL_STYLE, DigitStyle, bounding_boxes, match_fill,
                                        normalise_drawing, stroke_widths, style_of)
 from tests.conftest import DIGITS, require_shared
 
@@ -37,8 +37,8 @@ def test_a_small_thin_off_centre_drawing_is_boxed_centred_and_thickened() -> Non
     assert bottom - top >= 30                                       # the data's full height
     assert abs((left + right) / 2 - TUTORIAL_STYLE.centre_x) <= 1.5
     assert TUTORIAL_STYLE.min_width - 2 <= right - left <= TUTORIAL_STYLE.max_width + 2
-    assert stroke_widths(out[None])[0] == pytest.approx(TUTORIAL_STYLE.stroke_width, abs=1.0)
-    assert stroke_widths(ring.reshape(1, -1))[0] < 2.5
+    assert out.mean() == pytest.approx(TUTORIAL_STYLE.fill, abs=0.04)
+    assert stroke_widths(out[None])[0] > 2 * stroke_widths(ring.reshape(1, -1))[0]     # thickened
     # Still a ring: the middle is blank.
     assert out.reshape(32, 32)[16, int(TUTORIAL_STYLE.centre_x)] == 0
 
@@ -61,7 +61,8 @@ def test_the_style_follows_the_data_set() -> None:
     style = style_of(images.reshape(3, 1024))
     assert style.height == 16 and style.centre_y == 16 and style.centre_x == 15
     assert 6 <= style.min_width <= style.max_width <= 10
-    small = DigitStyle(height=16, min_width=6, max_width=10, centre_x=15, centre_y=16,
+    assert style.fill == 8 * 16 / 1024
+    small = DigitStyle(height=16, min_width=6, max_width=10, centre_x=15, centre_y=16, fill=style.fill,
                        stroke_width=style.stroke_width)
     out = normalise_drawing(drawn([[(16, 2), (16, 30)]], radius=2.5), small)
     top, bottom, _, _ = (int(v[0]) for v in bounding_boxes(out))
@@ -70,13 +71,16 @@ def test_the_style_follows_the_data_set() -> None:
         style_of(np.zeros((2, 1024), np.uint8))
 
 
-def test_match_stroke_width_moves_towards_the_target() -> None:
+def test_match_fill_thickens_or_thins_towards_the_target() -> None:
     line = drawn([[(16, 3), (16, 29)]], radius=0.6).reshape(1024)
-    widths = [stroke_widths(match_stroke_width(line, t)[None])[0] for t in (1.0, 3.0, 5.0)]
-    assert widths[0] <= widths[1] <= widths[2] and widths[2] > widths[0]
+    fills = [match_fill(line, t).mean() for t in (0.01, 0.1, 0.3)]
+    assert fills[0] == line.mean() < fills[1] < fills[2]
+    assert fills[1] == pytest.approx(0.1, abs=0.03) and fills[2] == pytest.approx(0.3, abs=0.03)
+    blob = drawn([[(16, 8), (16, 24)]], radius=8).reshape(1024)
+    assert match_fill(blob, 0.2).mean() == pytest.approx(0.2, abs=0.05)
 
 
 def test_the_tutorial_style_constant_is_what_style_of_measures() -> None:
     style = style_of(load_dataset(require_shared(DIGITS)).train.images)
-    for name in ("height", "min_width", "max_width", "centre_x", "centre_y", "stroke_width"):
+    for name in ("height", "min_width", "max_width", "centre_x", "centre_y", "fill", "stroke_width"):
         assert getattr(style, name) == pytest.approx(getattr(TUTORIAL_STYLE, name), abs=0.01), name

@@ -210,3 +210,20 @@ def test_needs_new_network_looks_only_at_network_settings() -> None:
                         ("init_scale", 0.5), ("bias_init", "zeros"), ("seed", 3)):
         assert name in NETWORK_FIELDS
         assert needs_new_network(base, replace(base, **{name: value}))
+
+
+def test_augment_menu_reads_writes_and_locks(qtbot: QtBot, panel: ControlsPanel) -> None:
+    config = replace(PRESETS["fast"], augment=("rotate", "elastic"))
+    panel.set_config(config)
+    assert panel.config() == config
+    assert panel.augment_button.text() == "rotate, elastic"
+    with qtbot.waitSignal(panel.config_changed) as signal:
+        panel.augment_actions["thickness"].trigger()             # a click on the menu's check box
+    assert signal.args[0].augment == ("rotate", "thickness", "elastic")
+    assert panel.augment_button.text() == "rotate, thickness, elastic"
+    panel.set_config(replace(config, augment=()))
+    assert panel.augment_button.text() == "none" and panel.config().augment == ()
+    assert all(len(action.toolTip()) > 20 for action in panel.augment_actions.values())
+    panel.set_dataset(small_dataset())
+    panel.set_run_state("running")
+    assert not panel.augment_button.isEnabled()
