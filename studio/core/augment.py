@@ -41,6 +41,8 @@ AUGMENT_DESCRIPTIONS: dict[str, str] = {
     "elastic": "bend strokes with a smooth random displacement (about 1.5 px)",
 }
 
+#: Share of the images left as they are each epoch.
+KEEP_FRACTION = 0.3
 #: Largest rotation, degrees.
 MAX_ROTATION = 12.0
 #: Ranges of the horizontal and vertical stretch factors (digits already fill the box height, so
@@ -111,31 +113,38 @@ def warp_images(images: np.ndarray, matrices: np.ndarray, displacement: np.ndarr
     if n == 0:
         return images.copy()
     centre = (side - 1) / 2
-    coords = np.arange(side, dtype=np.float32) - centre
+    coords = np.arange(side, dtype=np.float32) - np.float32(centre)
     inverse = np.linalg.inv(matrices).astype(np.float32)       # (n, 2, 2)
-    # Source position of output pixel (row r, column c): x = inv00 c' + inv01 r' + centre, and so on.
-    src_x = inverse[:, 0, 0, None, None] * coords[None, None, :] + inverse[:, 0, 1, None, None] * coords[None, :, None]
-    src_y = inverse[:, 1, 0, None, None] * coords[None, None, :] + inverse[:, 1, 1, None, None] * coords[None, :, None]
-    src_x += centre + 0.5          # + 0.5 and floor below = round to nearest
-    src_y += centre + 0.5
+    # The images are read from a copy with a one-pixel zero border, so source positions are counted
+    # from that border: + 1, and + 0.5 so that truncating to an integer rounds to the nearest pixel.
+    # Output pixel (row r, column c) reads x = inv00 c' + inv01 r' + centre (c', r' from the centre).
+    offset = np.float32(centre + 0.5 + 1)
+    src_x = (inverse[:, 0, 0, None, None] * coords[None, None, :] + offset) \
+        + inverse[:, 0, 1, None, None] * coords[None, :, None]                 # (n, side, side)
+    src_y = (inverse[:, 1, 0, None, None] * coords[None, None, :] + offset) \
+        + inverse[:, 1, 1, None, None] * coords[None, :, None]
     if displacement is not None:
         src_x += displacement[..., 0]
         src_y += displacement[..., 1]
-    # Read from a copy with a one-pixel zero border: every source outside the image is clamped onto
-    # that border, so it reads 0 without a mask.
+    # Every source outside the image is clamped onto the zero border, so it reads 0 without a mask;
+    # positions are then >= 0, where truncation is the floor.
     padded_side = side + 2
-    col = np.clip(np.floor(src_x), -1, side).astype(np.int64) + 1
-    row = np.clip(np.floor(src_y), -1, side).astype(np.int64) + 1
+    np.clip(src_x, 0, side + 1, out=src_x)
+    np.clip(src_y, 0, side + 1, out=src_y)
+    flat = src_y.astype(np.int32)
+    flat *= padded_side
+    flat += src_x.astype(np.int32)
+    flat += (np.arange(n, dtype=np.int32) * padded_side * padded_side)[:, None, None]
     padded = np.zeros((n, padded_side, padded_side), dtype=images.dtype)
     padded[:, 1:-1, 1:-1] = images.reshape(n, side, side)
-    flat = row * padded_side + col
-    flat += (np.arange(n) * padded_side * padded_side)[:, None, None]
     return padded.ravel()[flat.ravel()].reshape(n, side * side)
 
 
 def _cross_neighbours(grid: np.ndarray) -> list[np.ndarray]:
     """The four 4-neighbour shifted copies of (n, side, side) ``grid`` (zero outside)."""
-    padded = np.pad(grid, ((0, 0), (1, 1), (1, 1)))
+    n, rows, cols = grid.shape
+    padded = np.zeros((n, rows + 2, cols + 2), dtype=grid.dtype)
+    padded[:, 1:-1, 1:-1] = grid
     return [padded[:, :-2, 1:-1], padded[:, 2:, 1:-1], padded[:, 1:-1, :-2], padded[:, 1:-1, 2:]]
 
 
@@ -147,13 +156,15 @@ def change_thickness(images: np.ndarray, steps: np.ndarray, side: int = 32) -> n
     a third of the ink (a digit of thin strokes would fall apart) is not done.
     """
     n = images.shape[0]
-    grid = images.reshape(n, side, side).astype(bool)
-    neighbours = _cross_neighbours(grid)
-    dilated = grid | np.logical_or.reduce(neighbours)
-    eroded = grid & np.logical_and.reduce(neighbours)
+    grid = images.reshape(n, side, side).astype(np.uint8)
+    up, down, left, right = _cross_neighbours(grid)
+    neighbours = up + down + left + right                       # 0-4 inked neighbours
+    dilated = grid | (neighbours > 0)
+    eroded = grid & (neighbours == 4)
     kept = eroded.sum(axis=(1, 2)) * 3 >= grid.sum(axis=(1, 2))
-    steps = np.asarray(steps)[:, None, None]
-    out = np.where(steps > 0, dilated, np.where((steps < 0) & kept[:, None, None], eroded, grid))
+    steps = np.asarray(steps)
+    out = np.where((steps > 0)[:, None, None], dilated,
+                   np.where(((steps < 0) & kept)[:, None, None], eroded, grid))
     return out.reshape(n, side * side).astype(images.dtype)
 
 
@@ -235,6 +246,9 @@ def augment_images(images: np.ndarray, augment: tuple[str, ...], rng: np.random.
         out = warp_images(images, matrices, field, side)
     if "thickness" in augment:
         out = change_thickness(out, rng.integers(-1, 2, size=n), side)
+    if KEEP_FRACTION > 0:
+        keep = rng.random(n) < KEEP_FRACTION
+        out = np.where(keep[:, None], images, out)
     return out
 
 
