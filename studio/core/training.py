@@ -155,9 +155,13 @@ class TrainingConfig:
 
 #: ``article`` is the tutorial exactly: 1024-16-16-10, sigmoid, squared error, randn weights and biases,
 #: lr 0.01, one update per sample, one fixed (seeded) sample order for all epochs.
-#: ``best`` is the most accurate recipe the studio knows for these 32x32 digits: two ReLU layers,
-#: momentum, +-2 px random shifts; 99.26% test accuracy after its 80 epochs with seed 0 (other seeds
-#: end between 98.8% and 99.3%: the last epochs wander by a few test images).
+#: ``best`` is the recipe that reads other people's handwriting best while staying near the top on the
+#: tutorial's own test split: two ReLU layers (256, 128), softmax + cross-entropy, He init, batches
+#: of 64, lr 0.02, momentum 0.9, weight decay 1e-4, +-2 px random shifts and all five augmentations
+#: (rotate, scale, shear, thickness, elastic; 30% of the images kept as they are each epoch), 80
+#: epochs. Trained on trainingDigits: seed 0 reads 99.68% of testDigits and 91.1% of MNIST t10k
+#: (converted by the studio's import); seed 1 98.84% and 90.3% (without augmentation: 99.26% and
+#: 78.6%). Measured for seeds 0-2 by tests/benchmarks/bench_robustness.py.
 #: ``fast`` is the quickest to 97% test accuracy on the tutorial's digits: a small tanh layer, Xavier
 #: weights, cross-entropy, batches of 32 with momentum (3 epochs, about 0.05 s, with seed 0; 2 to 5
 #: epochs with other seeds).
@@ -167,6 +171,7 @@ PRESETS: dict[str, TrainingConfig] = {
                               shift=0, order="permuted", max_epochs=1743, seed=0),
     "best": TrainingConfig(hidden=(256, 128), activation="relu", loss="ce", init="he", bias_init="zeros",
                            lr=0.02, batch_size=64, momentum=0.9, weight_decay=1e-4, shift=2,
+                           augment=("rotate", "scale", "shear", "thickness", "elastic"),
                            order="shuffle", max_epochs=80, seed=0),
     "fast": TrainingConfig(hidden=(32,), activation="tanh", loss="ce", init="xavier", bias_init="zeros",
                            lr=0.03, batch_size=32, momentum=0.9, weight_decay=0.0, shift=0,
