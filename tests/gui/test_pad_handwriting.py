@@ -6,9 +6,10 @@ Trains the `best` preset once on the tutorial's real trainingDigits (skipped wit
 a 4 open at the top, small off-centre digits...) on the pad with Qt mouse events and counts the
 digits the panel's prediction gets right, with "Normalise like the data" on (the default) and off.
 
-Measured when this test was written (seed 0, 30 drawings): the previous `best` preset (no
-augmentation) with the raw pad read 17; the new preset with the pad normalised reads all or nearly
-all of them (printed by the test).
+Measured when this test was written (seed 0, these 31 drawings, 30 epochs): the previous `best`
+preset (no augmentation) read 24 of them as drawn and 29 normalised; the augmented preset reads 27
+as drawn and 29 normalised (misread: the 1s with a flag, as 3 and 2). Trained for the preset's full
+80 epochs it reads 30 normalised. The floor sits between the old 24 and the new 29.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from tests.gui.handwriting import DRAWINGS, draw
 #: Epochs of the `best` preset trained here (the preset itself trains longer).
 EPOCHS = 30
 #: Drawings the default network must read correctly (of 30) with the pad normalised.
-FLOOR = 27
+FLOOR = 28
 
 
 @pytest.fixture(scope="module")
