@@ -1,8 +1,8 @@
-""""What training sees": a few training digits next to the copies a run trains on, under the current settings.
+""""What training sees": a few training digits over the copies a run trains on, under the current settings.
 
 Augmentation (random shifts, rotations, stretches, slants, thicker or thinner strokes, elastic bends;
 ``studio.core.augment``) changes what a network learns from, and its effect is best judged by eye: too
-strong and a 6 turns into a 0. The strip shows one training digit per class (top row, as in the data)
+strong and a 6 turns into a 0. The strip shows one training digit per class (as in the data)
 and below each the image a run would train on in one epoch (``augment.epoch_images`` with the
 settings' augmentations, shift and seed). "New draw" shows the next epoch's draw. Each epoch some
 digits (``augment.KEEP_FRACTION``) are trained on as they are, so some copies match their original.
@@ -21,21 +21,23 @@ from studio.core.augment import AUGMENT_DESCRIPTIONS, epoch_images
 from studio.core.data import Dataset
 from studio.core.training import TrainingConfig
 
-#: Digits shown (one per class, 0 to 9).
+#: Digits shown (one per class, 0 to 9), in rows of COLUMNS digits, each over its augmented copy.
 EXAMPLES = 10
+COLUMNS = 5
 #: Screen pixels per image pixel.
-ZOOM = 2
+ZOOM = 1.5
+SHOWN_SIDE = round(32 * ZOOM)
 
 
 def _pixmap(image: np.ndarray) -> QPixmap:
     grey = np.ascontiguousarray(255 - 255 * np.asarray(image, np.uint8).reshape(32, 32))
     qimage = QImage(grey.data, 32, 32, 32, QImage.Format.Format_Grayscale8).copy()
-    return QPixmap.fromImage(qimage).scaled(32 * ZOOM, 32 * ZOOM, Qt.AspectRatioMode.IgnoreAspectRatio,
+    return QPixmap.fromImage(qimage).scaled(SHOWN_SIDE, SHOWN_SIDE, Qt.AspectRatioMode.IgnoreAspectRatio,
                                             Qt.TransformationMode.FastTransformation)
 
 
 class AugmentStrip(QWidget):
-    """Two rows of small pictures: training digits, and the same digits as a run's epoch sees them."""
+    """Small pictures of training digits, each above the same digit as a run's epoch sees it."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -53,15 +55,15 @@ class AugmentStrip(QWidget):
         self._augmented_row = [QLabel() for _ in range(EXAMPLES)]
         grid = QGridLayout()
         grid.setSpacing(2)
-        for column, (top, bottom) in enumerate(zip(self._originals_row, self._augmented_row)):
+        for i, (top, bottom) in enumerate(zip(self._originals_row, self._augmented_row)):
             for row, label in enumerate((top, bottom)):
-                label.setFixedSize(32 * ZOOM, 32 * ZOOM)
-                grid.addWidget(label, row, column)
-        grid.addWidget(self.new_draw_button, 0, EXAMPLES, 2, 1)
+                label.setFixedSize(SHOWN_SIDE, SHOWN_SIDE)
+                grid.addWidget(label, 2 * (i // COLUMNS) + row, i % COLUMNS)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
         layout.addLayout(grid)
+        layout.addWidget(self.new_draw_button)
         self._refresh()
 
     # -- public API -------------------------------------------------------------------------------
@@ -117,6 +119,6 @@ class AugmentStrip(QWidget):
                 bottom.clear()
         names = list(config.augment) + ([f"shift {config.shift} px"] if config.shift else [])
         what = ", ".join(names) if names else "no augmentation: the digits as they are"
-        self.title.setText(f"What training sees (top: the data; below: epoch {self._epoch}): {what}")
+        self.title.setText(f"Each digit from the data over its copy in epoch {self._epoch}: {what}")
         self.title.setToolTip("\n".join(f"{name}: {AUGMENT_DESCRIPTIONS[name]}" for name in config.augment))
         self.new_draw_button.setEnabled(bool(names) and len(self._originals) > 0)

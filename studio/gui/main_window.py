@@ -142,8 +142,16 @@ class MainWindow(QMainWindow):
     # -- building -------------------------------------------------------------------------------------
 
     def _build_layout(self) -> None:
+        # The settings, and under them the strip that shows what the augmentation settings do.
+        settings = QWidget()
+        settings_layout = QVBoxLayout(settings)
+        settings_layout.setContentsMargins(0, 0, 0, 0)
+        settings_layout.addWidget(self.controls)
+        settings_layout.addWidget(_titled("What training sees", self.augment_strip,
+                                          "Training digits over the copies an epoch trains on with the "
+                                          "current shift and augmentation settings."))
         scroll = QScrollArea()
-        scroll.setWidget(self.controls)
+        scroll.setWidget(settings)
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setMinimumWidth(self.controls.minimumSizeHint().width()
@@ -170,12 +178,8 @@ class MainWindow(QMainWindow):
         self.main_splitter.setObjectName("main_splitter")
         self.main_splitter.addWidget(self.metrics)
         self.main_splitter.addWidget(bottom)
-        self.main_splitter.addWidget(_titled("What training sees", self.augment_strip,
-                                             "A few training digits and the copies an epoch trains on with "
-                                             "the current shift and augmentation settings."))
         self.main_splitter.setStretchFactor(0, 1)
         self.main_splitter.setStretchFactor(1, 1)
-        self.main_splitter.setStretchFactor(2, 0)
         self.main_splitter.setChildrenCollapsible(False)
 
         self.empty_label = QLabel(_EMPTY_TEXT)
