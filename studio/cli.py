@@ -20,6 +20,7 @@ from typing import Sequence, TextIO
 
 import numpy as np
 
+from studio.core.augment import AUGMENTS, parse_augment
 from studio.core.data import MAX_FILE_BYTES, DataError, parse_digit_text
 from studio.core.evaluation import confusion_matrix
 from studio.core.file_limits import FileRefused, read_file_capped
@@ -76,6 +77,13 @@ def _choices_help(lead: str, descriptions: dict[str, str], default: str | None =
     return text.replace("%", "%%")     # argparse formats help with %
 
 
+def _augment_names(text: str) -> tuple[str, ...]:
+    try:
+        return parse_augment(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error))
+
+
 def add_training_arguments(t: argparse.ArgumentParser) -> None:
     """The flags that define a run (data, preset and overrides), shared by ``train`` and ``compare``;
     ``config_from_args`` reads them back."""
@@ -97,6 +105,8 @@ def add_training_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--momentum", type=float)
     t.add_argument("--weight-decay", type=float, help="L2 coefficient")
     t.add_argument("--shift", type=int, help="random shifts of up to N pixels each epoch")
+    t.add_argument("--augment", type=_augment_names, metavar="NAMES",
+                   help=f"random distortions each epoch, comma-separated: {','.join(AUGMENTS)}, or none")
     t.add_argument("--shuffle", action=argparse.BooleanOptionalAction, default=None,
                    help="new sample order every epoch (--no-shuffle: the data set's fixed order)")
     t.add_argument("--order", choices=ORDERS,
@@ -170,7 +180,7 @@ def config_from_args(args: argparse.Namespace) -> TrainingConfig:
         PRESETS[args.preset], hidden=args.hidden, activation=args.activation, loss=args.loss,
         init=args.init, init_scale=args.init_scale, bias_init=args.bias_init, lr=args.lr,
         batch_size=args.batch, momentum=args.momentum, weight_decay=args.weight_decay,
-        shift=args.shift, order=order, seed=args.seed, engine=args.engine,
+        shift=args.shift, augment=args.augment, order=order, seed=args.seed, engine=args.engine,
         early_stopping=args.early_stopping)
     if args.epochs is not None:
         if args.epochs < 0:

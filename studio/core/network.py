@@ -225,11 +225,9 @@ INIT_DESCRIPTIONS: dict[str, str] = {
              "large, so many sigmoid units start saturated; it still learns, slowly at first.",
     "rand": "Uniform on [0, 1): every weight positive, so every first-layer sum is large and positive "
             "and all units start saturated at 1. Expect a long plateau.",
-    "zeros": "All weights 0. With the default random biases it still learns, slowly: each unit has its "
-             "own bias, so the units' outputs and then their updates differ (the article's network "
-             "reached 96.5% training accuracy by epoch 200). With zero biases too, every unit in a "
-             "layer computes the same thing and gets the same update, so the layer never breaks "
-             "symmetry: it stays near 10% training accuracy, chance (measured at epoch 200).",
+    "zeros": "All weights 0. With random biases it still learns, slowly, as the biases make the units "
+             "differ (96.5% training accuracy by epoch 200); with zero biases too every unit of a layer "
+             "stays identical and it stays at chance, 10%.",
     "ones": "All weights 1: with 1024 inputs every first-layer sigmoid is pinned at 1, its slope is 0, "
             "and the network does not learn (the article's network: about 10% training accuracy, "
             "chance, after 100 epochs).",

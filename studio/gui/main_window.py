@@ -61,6 +61,7 @@ from studio.gui.download_dialog import DownloadDialog
 from studio.gui.metrics_plot import MetricsPlot
 from studio.gui.my_digits_dialog import MyDigitsDialog
 from studio.gui.pad_panel import PadPanel
+from studio.gui.augment_strip import AugmentStrip
 from studio.gui.qt_helpers import format_count, format_duration, format_rate, make_action
 from studio.gui.shortcuts import install_space_shortcut
 from studio.gui.training_runner import TrainingRunner
@@ -127,6 +128,7 @@ class MainWindow(QMainWindow):
         self.metrics = MetricsPlot()
         self.weights = WeightsView()
         self.pad = PadPanel()
+        self.augment_strip = AugmentStrip()
         self.diagnostics = DiagnosticsView()
         self.confusion = ConfusionView()
         self.compare = CompareView(PRESETS["article"])
@@ -142,8 +144,16 @@ class MainWindow(QMainWindow):
     # -- building -------------------------------------------------------------------------------------
 
     def _build_layout(self) -> None:
+        # The settings, and under them the strip that shows what the augmentation settings do.
+        settings = QWidget()
+        settings_layout = QVBoxLayout(settings)
+        settings_layout.setContentsMargins(0, 0, 0, 0)
+        settings_layout.addWidget(self.controls)
+        settings_layout.addWidget(_titled("What training sees", self.augment_strip,
+                                          "Training digits over the copies an epoch trains on with the "
+                                          "current shift and augmentation settings."))
         scroll = QScrollArea()
-        scroll.setWidget(self.controls)
+        scroll.setWidget(settings)
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setMinimumWidth(self.controls.minimumSizeHint().width()
@@ -318,6 +328,7 @@ class MainWindow(QMainWindow):
         self.controls.stop_requested.connect(self.runner.stop)
         self.controls.reset_requested.connect(self._on_controls_reset_requested)
         self.controls.config_changed.connect(self._on_controls_config_changed)
+        self.controls.config_changed.connect(self.augment_strip.set_config)
         self.controls.learning_rate_changed.connect(self._on_controls_learning_rate_changed)
         self.controls.early_stopping_changed.connect(self._on_controls_early_stopping_changed)
         self.runner.epochs_arrived.connect(self._on_runner_epochs_arrived)
@@ -364,6 +375,7 @@ class MainWindow(QMainWindow):
         self._dataset = dataset
         self.controls.set_dataset(dataset)
         self.pad.set_dataset(dataset)
+        self.augment_strip.set_dataset(dataset)
         # The views see the loaded data set, also when a run adds my digits to its training part.
         self.diagnostics.set_dataset(dataset)     # forgets what it measured on the old data
         self.confusion.set_dataset(dataset)

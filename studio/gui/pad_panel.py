@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushB
 from studio.core.data import Dataset, Split
 from studio.core.drawing import GRID_SIZE
 from studio.core.network import Network
+from studio.gui.network_input_preview import NetworkInputPreview
 from studio.gui.paint_pad import PaintPad
 from studio.gui.prediction_view import PredictionView
 
@@ -66,6 +67,9 @@ class PadPanel(QWidget):
 
         self.pad = PaintPad()
         self.prediction_view = PredictionView()
+        # What the network reads: the drawing normalised like the data set's digits (on by default).
+        self.input_preview = NetworkInputPreview()
+        self.input_preview.normalise_changed.connect(self._on_input_preview_normalise_changed)
 
         self.clear_action = QAction("Clear drawing", self)
         self.clear_action.setShortcuts([QKeySequence(Qt.Key.Key_Delete), QKeySequence(Qt.Key.Key_Backspace)])
@@ -120,6 +124,7 @@ class PadPanel(QWidget):
         browser_layout.addWidget(self._sample_label)
 
         right = QVBoxLayout()
+        right.addWidget(self.input_preview)
         right.addWidget(self.prediction_view, 1)
         right.addWidget(browser)
         buttons = QHBoxLayout()
@@ -158,6 +163,7 @@ class PadPanel(QWidget):
         """Browse the samples of ``dataset`` (or none). The learner's own drawing is kept; a sample
         of the previous data set (edited or not) is cleared: it is not theirs, nor of this set."""
         self._dataset = dataset
+        self.input_preview.set_dataset(dataset)
         self._loaded = None
         self._update_browser()
         if self._from_sample:
@@ -228,6 +234,9 @@ class PadPanel(QWidget):
         self._update_add_action(image)
         self._predict(image)
 
+    def _on_input_preview_normalise_changed(self, _on: bool) -> None:
+        self._predict()
+
     def _on_split_combo_changed(self, _index: int) -> None:
         self._update_index_range()
         self._load_from_browser()
@@ -241,6 +250,10 @@ class PadPanel(QWidget):
     # -- helpers ----------------------------------------------------------------------------------
 
     def _predict(self, image: np.ndarray | None = None) -> None:
+        if image is None:
+            image = self.pad.image()
+        # What the network reads, and the preview shows: normalised like the data when that is on.
+        image = self.input_preview.network_input(image)
         network = self._network
         if network is None:
             self.prediction_view.set_probabilities(None)
@@ -251,8 +264,6 @@ class PadPanel(QWidget):
                                             f"{GRID_SIZE}x{GRID_SIZE} drawing.")
             return
         self.prediction_view.setToolTip("")
-        if image is None:
-            image = self.pad.image()
         if not image.any():
             self.prediction_view.show_hint(DRAW_HINT)
             self.prediction_changed.emit(None)

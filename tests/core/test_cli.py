@@ -67,6 +67,17 @@ def test_flags_override_the_preset(data_dir: Path, tmp_path: Path) -> None:
     assert info["config"]["lr"] == 0.01 and info["config"]["batch_size"] == 1
 
 
+def test_augment_flag_sets_the_runs_distortions(data_dir: Path, tmp_path: Path) -> None:
+    model = tmp_path / "m.npz"
+    status, _ = run_cli("train", "--data", str(data_dir), "--preset", "fast", "--augment", "elastic,rotate",
+                        "--epochs", "1", "--save", str(model))
+    assert status == 0
+    assert load_model(model)[1]["config"]["augment"] == ["rotate", "elastic"]
+    status, _ = run_cli("train", "--data", str(data_dir), "--preset", "fast", "--augment", "none",
+                        "--epochs", "1", "--save", str(model))
+    assert status == 0 and load_model(model)[1]["config"]["augment"] == []
+
+
 def test_init_from_continues_from_saved_weights(data_dir: Path, tmp_path: Path) -> None:
     first, second = tmp_path / "a.npz", tmp_path / "b.npz"
     common = ("--data", str(data_dir), "--loss", "ce", "--init", "xavier", "--lr", "0.5", "--batch", "10")
@@ -109,6 +120,7 @@ def test_evaluate_and_predict(data_dir: Path, tmp_path: Path) -> None:
     (["train", "--data", "{data}", "--hidden", "5000"], "1 to 4096 units"),
     (["train", "--data", "{data}", "--early-stopping", "-2"], "--early-stopping"),
     (["train", "--data", "{data}", "--engine", "turbo"], "invalid choice"),
+    (["train", "--data", "{data}", "--augment", "rotate,twist"], "unknown augmentation 'twist'"),
     (["train"], "--data"),
     (["predict", "{model}", "{bad}"], "line 2"),
     (["evaluate", "{bad}", "--data", "{data}"], "bad_1.txt"),

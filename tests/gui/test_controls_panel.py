@@ -213,7 +213,7 @@ def test_needs_new_network_looks_only_at_network_settings() -> None:
 
 
 def test_init_descriptions_of_any_length_never_move_the_fields_below(qtbot, panel: ControlsPanel) -> None:
-    panel.resize(320, 900)
+    panel.resize(320, max(900, panel.minimumSizeHint().height()))    # in the window it scrolls, never squeezes
     qtbot.wait(20)
     before = None
     for index in range(panel.init_combo.count()):
@@ -249,3 +249,20 @@ def test_the_new_network_hint_comes_and_goes_without_moving_anything(qtbot, pane
 def test_max_epochs_says_1743_is_the_tutorials_run_length(panel: ControlsPanel) -> None:
     assert PRESETS["article"].max_epochs == 1743
     assert "1,743 is the tutorial's own run length" in panel.max_epochs_spin.toolTip()
+
+
+def test_augment_menu_reads_writes_and_locks(qtbot: QtBot, panel: ControlsPanel) -> None:
+    config = replace(PRESETS["fast"], augment=("rotate", "elastic"))
+    panel.set_config(config)
+    assert panel.config() == config
+    assert panel.augment_button.text() == "rotate, elastic"
+    with qtbot.waitSignal(panel.config_changed) as signal:
+        panel.augment_actions["thickness"].trigger()             # a click on the menu's check box
+    assert signal.args[0].augment == ("rotate", "thickness", "elastic")
+    assert panel.augment_button.text() == "rotate, thickness, elastic"
+    panel.set_config(replace(config, augment=()))
+    assert panel.augment_button.text() == "none" and panel.config().augment == ()
+    assert all(len(action.toolTip()) > 20 for action in panel.augment_actions.values())
+    panel.set_dataset(small_dataset())
+    panel.set_run_state("running")
+    assert not panel.augment_button.isEnabled()

@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 
 from studio.core.data import Dataset, Split, load_dataset
 from studio.core.network import Network
+from studio.core.pad_normalise import normalise_drawing
 from studio.gui.pad_panel import PadPanel
 from tests.gui.pad_drag import drag
 
@@ -17,6 +18,11 @@ def make_split(n: int, seed: int) -> Split:
     labels = rng.integers(0, 10, n).astype(np.int64)
     names = tuple(f"{d}_{i}.txt" for i, d in enumerate(labels))
     return Split(images, labels, names)
+
+
+def network_view(panel: PadPanel, image: np.ndarray) -> np.ndarray:
+    """(1, 1024) float: what the panel's network reads for ``image`` (normalised like the data, the default)."""
+    return normalise_drawing(image, panel.input_preview.style())[None].astype(float)
 
 
 @pytest.fixture
@@ -52,7 +58,7 @@ def test_set_network_predicts_the_current_drawing_at_once(qtbot, panel: PadPanel
     panel.pad.set_image(drawing)
     with qtbot.waitSignal(panel.prediction_changed, timeout=1000) as blocker:
         panel.set_network(network)
-    expected = network.predict_proba(drawing[None].astype(float))[0]
+    expected = network.predict_proba(network_view(panel, drawing))[0]
     np.testing.assert_allclose(blocker.args[0], expected)
     np.testing.assert_allclose(panel.prediction_view.probabilities(), expected)
     assert panel.prediction_view.predicted_digit() == int(np.argmax(expected))
@@ -69,7 +75,7 @@ def test_a_stroke_changes_the_prediction_to_the_networks_output_for_the_pad(
     panel.prediction_changed.connect(seen.append)
     drag(qtbot, panel.pad, [(5, 16), (12, 16), (20, 16), (27, 16)])
     assert seen, "drawing must trigger a prediction"
-    expected = network.predict_proba(panel.image()[None].astype(float))[0]
+    expected = network.predict_proba(network_view(panel, panel.image()))[0]
     np.testing.assert_allclose(seen[-1], expected)
     np.testing.assert_allclose(panel.prediction_view.bar_heights(), expected)
     assert not np.allclose(seen[-1], before)
@@ -81,7 +87,7 @@ def test_a_new_network_repredicts_the_same_drawing(qtbot, panel: PadPanel, netwo
     other = Network.initialised((1024, 16, 16, 10), init="randn", seed=7)
     with qtbot.waitSignal(panel.prediction_changed, timeout=1000) as blocker:
         panel.set_network(other)
-    expected = other.predict_proba(panel.image()[None].astype(float))[0]
+    expected = other.predict_proba(network_view(panel, panel.image()))[0]
     np.testing.assert_allclose(blocker.args[0], expected)
     panel.set_network(None)
     assert panel.prediction_view.probabilities() is None
@@ -96,7 +102,7 @@ def test_loading_a_sample_puts_exactly_its_image_in_the_pad(panel: PadPanel, dat
     np.testing.assert_array_equal(panel.image(), dataset.train.images[7])
     name, label = dataset.train.names[7], int(dataset.train.labels[7])
     assert panel.sample_text().startswith(f"sample {name}, label {label}")
-    expected = network.predict_proba(dataset.train.images[7][None].astype(float))[0]
+    expected = network.predict_proba(network_view(panel, dataset.train.images[7]))[0]
     np.testing.assert_allclose(panel.prediction_view.probabilities(), expected)
 
 
@@ -298,3 +304,22 @@ def settled(qtbot, widgets) -> list:
             return now
         last = now
     return last
+
+
+def test_the_preview_shows_what_the_network_reads_and_the_option_switches_it_off(
+        qtbot, panel: PadPanel, network: Network) -> None:
+    panel.set_network(network)
+    preview = panel.input_preview
+    assert preview.normalising()                                     # on by default
+    drag(qtbot, panel.pad, [(4, 4), (4, 8), (10, 8)])                # small, in a corner
+    shown = preview.shown()
+    np.testing.assert_array_equal(shown, normalise_drawing(panel.image(), preview.style()))
+    rows = np.nonzero(shown.reshape(32, 32).any(axis=1))[0]
+    assert rows[-1] - rows[0] >= 28                                  # scaled to the data's height
+    np.testing.assert_allclose(panel.prediction_view.probabilities(),
+                               network.predict_proba(shown[None].astype(float))[0])
+    with qtbot.waitSignal(panel.prediction_changed, timeout=1000) as blocker:
+        preview.normalise_check.click()
+    assert not preview.normalising()
+    np.testing.assert_array_equal(preview.shown(), panel.image())
+    np.testing.assert_allclose(blocker.args[0], network.predict_proba(panel.image()[None].astype(float))[0])
