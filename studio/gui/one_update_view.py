@@ -37,7 +37,7 @@ SOURCES: tuple[tuple[SourceName, str], ...] = (("pad", "The pad's drawing"), ("d
 _NO_NETWORK = "No network yet: open a data set to build one."
 _NO_MISTAKE = "No mistake chosen: click a cell in the Mistakes tab, then a sample in its gallery."
 _NO_DATA = "No data set loaded."
-_LIVE = "A run is training this network: pause or stop it to apply an update."
+_LIVE = "A run is training this network: stop it to apply an update."
 
 
 def _same_weights(a: Network, b: Network) -> bool:
