@@ -368,7 +368,7 @@ class OneUpdateView(QWidget):
             gradient, weights = walk.first_layer_pictures()
             self._plots.setCurrentWidget(self.pictures)
             self.pictures.show_tiles(gradient, weights, ("∂C/∂W¹", "W¹"),
-                                     ("∂C/∂W¹ = δ¹ xᵀ: what this sample paints onto each unit",
+                                     ("∂C/∂W¹ = δ¹ xᵀ, one picture per unit (the step subtracts η times it)",
                                       "W¹ now: each unit's weights"), unit)
         else:
             self._plots.setCurrentWidget(self.bars)
