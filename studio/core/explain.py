@@ -284,7 +284,7 @@ class Walkthrough:
 
     def first_layer_pictures(self) -> tuple[np.ndarray, np.ndarray]:
         """(dC/dW^1, W^1) as pictures, each (n1, 32, 32): row j of each reshaped like the drawing.
-        None-free only for a 1024-input network; raises ``ValueError`` otherwise."""
+        ``ValueError`` when the input is not a square picture."""
         side = int(round(math.sqrt(self.network.sizes[0])))
         if side * side != self.network.sizes[0]:
             raise ValueError(f"the input ({self.network.sizes[0]} values) is not a square picture")
