@@ -159,6 +159,14 @@ def build_parser(prog: str = PROG) -> ArgumentParser:
     x.add_argument("--out", required=True, help="a new or empty folder to write trainingDigits/ and "
                                                 "testDigits/ into")
 
+    w = commands.add_parser("explain", help="walk through one per-sample update on one digit file, with "
+                                            "the network's own numbers")
+    w.add_argument("model", metavar="MODEL.npz")
+    w.add_argument("file", metavar="FILE.txt")
+    w.add_argument("--label", type=int, required=True, help="the digit the file shows (the target)")
+    w.add_argument("--lr", type=float, help="step size (default: the model's own, else 0.01)")
+    w.add_argument("--json", action="store_true", help="print one JSON object instead of the text")
+
     c = commands.add_parser("compare", help="train several variants side by side in worker processes and "
                                             "print a summary table")
     add_training_arguments(c)
@@ -417,6 +425,18 @@ def run_predict(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def run_explain(args: argparse.Namespace, out: TextIO) -> int:
+    """One SGD step on one file, every stage written out (``studio.core.explain``)."""
+    import json
+    from studio.core.explain import explain_update, format_text, model_learning_rate, read_digit_file
+    network, info = load_model(args.model)
+    image = read_digit_file(args.file)
+    lr = model_learning_rate(info) if args.lr is None else args.lr
+    walk = explain_update(network, image.astype(np.float64), args.label, lr)
+    print(json.dumps(walk.to_json()) if args.json else format_text(walk), file=out)
+    return 0
+
+
 def run_synth(args: argparse.Namespace, out: TextIO) -> int:
     from studio.core import synth
     seed = synth.DEFAULT_SEED if args.seed is None else args.seed
@@ -487,7 +507,7 @@ def run_compare(args: argparse.Namespace, out: TextIO) -> int:
 
 
 COMMANDS = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict, "synth": run_synth,
-            "export": run_export, "compare": run_compare}
+            "export": run_export, "compare": run_compare, "explain": run_explain}
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

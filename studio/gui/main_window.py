@@ -60,6 +60,7 @@ from studio.gui.diagnostics_view import DiagnosticsView
 from studio.gui.download_dialog import DownloadDialog
 from studio.gui.metrics_plot import MetricsPlot
 from studio.gui.my_digits_dialog import MyDigitsDialog
+from studio.gui.one_update_view import OneUpdateView
 from studio.gui.pad_panel import PadPanel
 from studio.gui.augment_strip import AugmentStrip
 from studio.gui.qt_helpers import format_count, format_duration, format_rate, make_action
@@ -98,8 +99,10 @@ TABS: tuple[tuple[str, str, str], ...] = (
     ("Compare runs", "&Compare runs",
      "Train variations of the current settings side by side (initialisers, learning rates, ...) and "
      "compare how fast they learn"),
+    ("One update", "&One update: backprop step by step",
+     "One per-sample update of this network, formula by formula with its own numbers; apply it or undo it"),
 )
-TRAINING_TAB, DIAGNOSTICS_TAB, MISTAKES_TAB, COMPARE_TAB = range(len(TABS))
+TRAINING_TAB, DIAGNOSTICS_TAB, MISTAKES_TAB, COMPARE_TAB, ONE_UPDATE_TAB = range(len(TABS))
 
 
 class MainWindow(QMainWindow):
@@ -132,6 +135,7 @@ class MainWindow(QMainWindow):
         self.diagnostics = DiagnosticsView()
         self.confusion = ConfusionView()
         self.compare = CompareView(PRESETS["article"])
+        self.one_update = OneUpdateView()
         self.best = BestEpochTracker(parent=self)
         self._build_layout()
         self._build_status_bar()
@@ -210,8 +214,8 @@ class MainWindow(QMainWindow):
         self.view_tabs = QTabWidget()
         self.view_tabs.setObjectName("view_tabs")
         self.view_tabs.setDocumentMode(True)
-        for page, (name, _, tip) in zip((self.main_splitter, self.diagnostics, self.confusion, self.compare),
-                                        TABS):
+        for page, (name, _, tip) in zip((self.main_splitter, self.diagnostics, self.confusion, self.compare,
+                                         self.one_update), TABS):
             index = self.view_tabs.addTab(page, name)
             self.view_tabs.setTabToolTip(index, tip)
         self.stack = QStackedWidget()
@@ -342,6 +346,8 @@ class MainWindow(QMainWindow):
         self.best.early_stop_requested.connect(self._on_best_early_stop_requested)
         self.confusion.sample_chosen.connect(self._on_confusion_sample_chosen)
         self.view_tabs.currentChanged.connect(self._on_view_tabs_current_changed)
+        self.one_update.weights_changed.connect(self._on_one_update_weights_changed)
+        self.pad.pad.drawing_changed.connect(self.one_update.set_pad_drawing)
 
     # -- public: what the menus, the tests and the command line call ---------------------------------
 
@@ -380,6 +386,7 @@ class MainWindow(QMainWindow):
         self.diagnostics.set_dataset(dataset)     # forgets what it measured on the old data
         self.confusion.set_dataset(dataset)
         self.compare.set_dataset(dataset)
+        self.one_update.set_dataset(dataset)
         self.stack.setCurrentIndex(1)
         self.export_dataset_action.setEnabled(True)
         for action in self.tab_actions:
@@ -686,6 +693,7 @@ class MainWindow(QMainWindow):
         self.pad.set_network(snapshot, trained=not self._network_fresh)
         self.diagnostics.record(self.metrics.history.last_epoch if epoch is None else epoch, snapshot)
         self.confusion.update_network(snapshot)
+        self.one_update.set_network(snapshot)
 
     def _current_config(self) -> TrainingConfig:
         """The panel's settings with the network's own network settings (for saving and labels)."""
@@ -746,6 +754,7 @@ class MainWindow(QMainWindow):
     def _on_controls_config_changed(self, config: TrainingConfig) -> None:
         self._settings.setValue("config", json.dumps(config.to_dict()))
         self.compare.set_base_config(config)
+        self.one_update.set_learning_rate(config.lr)
         if self.runner.is_live:
             return
         if self._network_config is not None and needs_new_network(config, self._network_config):
@@ -805,6 +814,7 @@ class MainWindow(QMainWindow):
     def _on_runner_state_changed(self, state: str) -> None:
         self.controls.set_run_state(state)
         self.state_label.setText(_STATE_NAMES.get(state, state))
+        self.one_update.set_run_live(self.runner.is_live)
         self._update_progress()
         self._update_restore_action()
 
@@ -837,8 +847,20 @@ class MainWindow(QMainWindow):
         except ValueError as error:
             self.statusBar().showMessage(str(error), 8000)
             return
+        self.one_update.set_mistake(split, index)
         self.show_tab(TRAINING_TAB)
         self.statusBar().showMessage(f"In the pad: {self.pad.sample_text()}", 5000)
+
+    @Slot(object)
+    def _on_one_update_weights_changed(self, network: Network) -> None:
+        """The One update tab applied (or undid) one step: copy its weights into the network in place
+        (others may hold it) and show the new snapshot everywhere. Never while a run trains it."""
+        if self.runner.is_live or self._network is None or network.sizes != self._network.sizes:
+            return
+        for mine, new in zip(self._network.parameters(), network.parameters()):
+            mine[...] = new
+        self._network_fresh = False
+        self._show_network(self._network.copy())
 
     @Slot(int)
     def _on_view_tabs_current_changed(self, index: int) -> None:
