@@ -26,15 +26,20 @@ The fast pass
     (1024, 16) work instead of (1024, 1024) x (1024, 16); the rest of the network runs as in
     ``Network.forward``. It is exact, not an approximation, and the tests hold it to ``predict_proba``.
 
+Also here: reading one digit file and writing a flipped one (the ``fool`` command's files).
 Left out: statistics over a data split (``fragility``), and anything on screen.
 """
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from studio.core.data import MAX_FILE_BYTES, DataError, format_digit_text, parse_digit_text
 from studio.core.network import ACTIVATION_FUNCTIONS, LOSS_FUNCTIONS, Network
 
 #: Most flips a search makes before it gives up (about 6% of the pad).
@@ -458,3 +463,40 @@ def nearest_sample(images: np.ndarray, image: np.ndarray) -> tuple[int, int]:
     distances = np.count_nonzero(images != np.asarray(image).reshape(1, -1), axis=1)
     index = int(np.argmin(distances))
     return index, int(distances[index])
+
+
+# --------------------------------------------------------------------------------------------------
+# Files: one digit in, its flipped copy out (the ``fool`` command)
+# --------------------------------------------------------------------------------------------------
+
+def read_digit_file(path: str | Path) -> np.ndarray:
+    """One digit file in the tutorial's format -> (1024,) uint8. Reads at most ``MAX_FILE_BYTES`` + 1
+    bytes and only regular files (a FIFO would block); ``DataError`` names the file and the problem."""
+    path = Path(path)
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise DataError(f"{path}: is not a regular file")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise DataError(f"{path}: is too large for a digit file (over {MAX_FILE_BYTES} bytes)")
+    return parse_digit_text(data, str(path))
+
+
+def flipped_file_name(source: str | Path, new_digit: int) -> str:
+    """``3_11.txt`` read as 8 -> ``3_11_as_8.txt``."""
+    return f"{Path(source).stem}_as_{int(new_digit)}.txt"
+
+
+def write_digit_file(path: str | Path, image: np.ndarray) -> None:
+    """Write ``image`` (1024,) in the tutorial's format (32 lines of 32 '0'/'1', CRLF), replacing the
+    file atomically (a temporary file beside it, then a rename)."""
+    path = Path(path)
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "wb") as handle:
+        handle.write(format_digit_text(image).encode("ascii"))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
