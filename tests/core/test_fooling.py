@@ -18,7 +18,7 @@ from studio.core.network import Network
 from studio.core.sources import open_data_source
 from studio.core.training import PRESETS, RunControl, train
 from tests.conftest import DIGITS, require_shared
-from tests.helpers import tiny_dataset
+from tests.helpers import quick_network, tiny_dataset
 
 
 def oracle_outputs(network: Network, x: np.ndarray) -> np.ndarray:
@@ -51,20 +51,10 @@ def check_claims(network: Network, result: FlipResult, goal: Goal) -> None:
     assert bool(goal.reached(after[None])[0]) == result.reached
 
 
-def trained_network(sizes_hidden: tuple[int, ...] = (32,), epochs: int = 6, seed: int = 0) -> Network:
-    """A small network trained a few epochs on the tests' tiny data set (seconds at most)."""
-    config = replace(PRESETS["fast"], hidden=sizes_hidden, max_epochs=epochs, seed=seed)
-    dataset = tiny_dataset(10, 0, seed=seed)
-    network = config.build_network(1024)
-    for _ in train(network, dataset, config, RunControl()):
-        pass
-    return network
-
-
 @pytest.fixture(scope="module")
 def network() -> Network:
     # Two epochs: right on every training sample, yet not so sure that no search can change it.
-    return trained_network(epochs=2)
+    return quick_network(epochs=2)
 
 
 @pytest.fixture(scope="module")
