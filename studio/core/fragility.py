@@ -164,3 +164,23 @@ def fragility(network: Network, images: np.ndarray, labels: np.ndarray, indices:
             next(work)
         except StopIteration as end:
             return end.value
+
+
+def measure_models(models: list[tuple[str, Network]], images: np.ndarray, labels: np.ndarray,
+                   indices: np.ndarray | None = None, cap: int = DEFAULT_MAX_FLIPS, method: str = "improved"
+                   ) -> Generator[FragilityProgress, None, list[tuple[str, Fragility]]]:
+    """:func:`measure_fragility` for each ``(name, network)`` on the same samples, one after the other, to
+    compare them. Yields progress over all of them; returns ``[(name, Fragility), ...]``."""
+    count = len(images) if indices is None else len(indices)
+    total = count * len(models)
+    results: list[tuple[str, Fragility]] = []
+    for k, (name, network) in enumerate(models):
+        work = measure_fragility(network, images, labels, indices, cap, method)
+        while True:
+            try:
+                step = next(work)
+            except StopIteration as end:
+                results.append((name, end.value))
+                break
+            yield FragilityProgress(k * count + step.done, total, step.flips)
+    return results
