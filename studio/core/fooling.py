@@ -35,12 +35,14 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Literal
 
 import numpy as np
 
 from studio.core.data import MAX_FILE_BYTES, DataError, format_digit_text, parse_digit_text
 from studio.core.network import ACTIVATION_FUNCTIONS, LOSS_FUNCTIONS, Network
+
+SearchMethod = Literal["greedy", "improved"]
 
 #: Most flips a search makes before it gives up (about 6% of the pad).
 DEFAULT_MAX_FLIPS = 60
@@ -231,7 +233,7 @@ class FlipResult:
     ``original`` (n_pixels,) uint8 is the drawing; ``flips`` the pixel indices to flip, in the order to
     play them; ``image`` the drawing with them flipped; ``before`` and ``after`` the outputs (k,) of the
     two; ``reached`` whether ``after`` meets the goal (a search that gives up at ``max_flips`` returns its
-    best try with ``reached=False``); ``method`` "greedy" or "improved".
+    best try with ``reached=False``); ``method`` "greedy", "improved" or "climb" (fooling images).
     """
 
     original: np.ndarray
@@ -387,7 +389,7 @@ def improved_search(network: Network, image: np.ndarray, goal: Goal, max_flips: 
     return _result(network, x, best, goal, "improved")
 
 
-def search(network: Network, image: np.ndarray, goal: Goal, method: str = "improved",
+def search(network: Network, image: np.ndarray, goal: Goal, method: SearchMethod = "improved",
            max_flips: int = DEFAULT_MAX_FLIPS) -> FlipResult:
     """``improved_search`` or ``greedy_search`` by name."""
     if method == "greedy":

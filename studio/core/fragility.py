@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from studio.core.fooling import DEFAULT_MAX_FLIPS, search, say_goal
+from studio.core.fooling import DEFAULT_MAX_FLIPS, SearchMethod, say_goal, search
 from studio.core.network import Network
 
 #: The flip counts whose shares the summary reports: "changed by 1, 3 and 10 flips".
@@ -45,7 +45,7 @@ class Fragility:
     flips: np.ndarray
     flipped: np.ndarray
     cap: int
-    method: str
+    method: SearchMethod
 
     def __len__(self) -> int:
         return int(self.indices.size)
@@ -127,7 +127,7 @@ def choose_samples(n: int, samples: int | None, seed: int = 0) -> np.ndarray:
 
 def measure_fragility(network: Network, images: np.ndarray, labels: np.ndarray,
                       indices: np.ndarray | None = None, cap: int = DEFAULT_MAX_FLIPS,
-                      method: str = "improved") -> Generator[FragilityProgress, None, Fragility]:
+                      method: SearchMethod = "improved") -> Generator[FragilityProgress, None, Fragility]:
     """For each sample ``images[indices]`` ((n, n_pixels) 0/1), the fewest flips (``method``'s search,
     up to ``cap``) that change the network's answer. Yields progress after each sample; returns the
     :class:`Fragility`. Stopping the generator early stops the work."""
@@ -156,7 +156,7 @@ def measure_fragility(network: Network, images: np.ndarray, labels: np.ndarray,
 
 
 def fragility(network: Network, images: np.ndarray, labels: np.ndarray, indices: np.ndarray | None = None,
-              cap: int = DEFAULT_MAX_FLIPS, method: str = "improved") -> Fragility:
+              cap: int = DEFAULT_MAX_FLIPS, method: SearchMethod = "improved") -> Fragility:
     """:func:`measure_fragility` run to the end."""
     work = measure_fragility(network, images, labels, indices, cap, method)
     while True:
@@ -167,7 +167,7 @@ def fragility(network: Network, images: np.ndarray, labels: np.ndarray, indices:
 
 
 def measure_models(models: list[tuple[str, Network]], images: np.ndarray, labels: np.ndarray,
-                   indices: np.ndarray | None = None, cap: int = DEFAULT_MAX_FLIPS, method: str = "improved"
+                   indices: np.ndarray | None = None, cap: int = DEFAULT_MAX_FLIPS, method: SearchMethod = "improved"
                    ) -> Generator[FragilityProgress, None, list[tuple[str, Fragility]]]:
     """:func:`measure_fragility` for each ``(name, network)`` on the same samples, one after the other, to
     compare them. Yields progress over all of them; returns ``[(name, Fragility), ...]``."""

@@ -131,12 +131,12 @@ class FoolPanel(QWidget):
         self.looks_action = QAction("What it looks at", self)
         self.looks_action.setCheckable(True)
         self.looks_action.setShortcut(QKeySequence(Qt.Key.Key_L))
+        self.looks_action.setIconText("What it looks at (L)")      # the button's text
         self.looks_action.setToolTip("Colour every pixel by how much flipping it would change the predicted "
                                      "digit's output (L)")
         self.addAction(self.looks_action)            # active while this panel's window has focus
         self._looks_button = QToolButton()
         self._looks_button.setDefaultAction(self.looks_action)
-        self._looks_button.setText("What it looks at (L)")
         self._mode_combo = QComboBox()
         self._mode_combo.addItems([_EXACT, _GRADIENT])
         self._mode_combo.setToolTip("Exact: every single flip measured. Gradient: the usual saliency map, a "
@@ -164,6 +164,8 @@ class FoolPanel(QWidget):
         self.status_label.setTextFormat(Qt.TextFormat.PlainText)
         self._fooling_picture = QLabel()
         self._nearest_picture = QLabel()
+        for picture in (self._fooling_picture, self._nearest_picture):
+            picture.setFrameShape(QLabel.Shape.Box)     # white digits need an edge on a light window
         self._comparison_text = QLabel()
         self._comparison_text.setWordWrap(True)
         self._comparison_text.setTextFormat(Qt.TextFormat.PlainText)

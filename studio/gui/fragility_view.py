@@ -90,7 +90,8 @@ class FragilityView(QWidget):
         self.plot = pg.PlotWidget()
         self.plot.setBackground("w")
         self.plot.setLabel("bottom", "pixel flips needed to change the answer (last bar: not changed)")
-        self.plot.setLabel("left", "share of samples")
+        self.plot.setLabel("left", "% of samples")
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.plot.addLegend(offset=(-10, 10))
         self.plot.setMouseEnabled(x=False, y=False)
         self.summary_label = QLabel()
@@ -227,23 +228,27 @@ class FragilityView(QWidget):
         width = 0.8 / count
         cap = self._results[0][1].cap
         for k, (name, result) in enumerate(self._results):
-            shares = result.histogram()[1:] / max(len(result), 1)      # flips 1 .. cap, then "not changed"
+            shares = 100.0 * result.histogram()[1:] / max(len(result), 1)   # flips 1 .. cap, then "not changed"
             x = np.arange(1, cap + 2) + (k - (count - 1) / 2) * width
             self.plot.addItem(pg.BarGraphItem(x=x, height=shares, width=width, brush=_COLOURS[k % 2],
                                               pen=None, name=name))
-        ticks = [(f, str(f)) for f in range(1, cap + 1) if f in (1, 3, 10) or f % 10 == 0] + [(cap + 1, f">{cap}")]
+        ticks = [(f, str(f)) for f in range(1, cap - 2) if f in (1, 3, 10) or f % 10 == 0] + [(cap + 1, f">{cap}")]
         self.plot.getAxis("bottom").setTicks([ticks])
         self.plot.setXRange(0.4, cap + 1.6)
 
     def _show_easiest(self) -> None:
-        for button in self.easiest_buttons:
-            self._easiest_layout.removeWidget(button)
-            button.deleteLater()
+        while self._easiest_layout.count():
+            item = self._easiest_layout.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
         self.easiest_buttons = []
         split = self._split_measured
         assert split is not None
         for row, (name, result) in enumerate(self._results):
-            for column, position in enumerate(result.easiest(EASIEST_SHOWN)):
+            label = QLabel(name)
+            label.setTextFormat(Qt.TextFormat.PlainText)      # a file name is not markup
+            self._easiest_layout.addWidget(label, row, 0)
+            for column, position in enumerate(result.easiest(EASIEST_SHOWN), start=1):
                 if not result.changed[position]:
                     break
                 index = int(result.indices[position])
@@ -253,7 +258,8 @@ class FragilityView(QWidget):
                 button = QToolButton()
                 button.setIcon(QIcon(digit_pixmap(split.images[index], 48)))
                 button.setIconSize(QSize(48, 48))
-                button.setText(f"{result.predicted[position]}→{result.new_digits[position]}: {flips}")
+                button.setText(f"{result.predicted[position]}→{result.new_digits[position]}, {flips} flip"
+                               + ("s" if flips != 1 else ""))
                 button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
                 button.setToolTip(text)
                 image = split.images[index].copy()

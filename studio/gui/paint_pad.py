@@ -40,8 +40,7 @@ def overlay_colors(values: np.ndarray, levels: float) -> np.ndarray:
     t = np.clip(np.abs(np.nan_to_num(values)) / max(float(levels), 1e-300), 0.0, 1.0)
     rgba = np.zeros((values.size, 4), dtype=np.uint8)
     rgba[:, :3] = np.where((values < 0)[:, None], _OVERLAY_NEGATIVE, _OVERLAY_POSITIVE)
-    # sqrt: small changes stay visible next to the few large ones.
-    rgba[:, 3] = np.where(np.isnan(values), 0, np.round(255 * np.sqrt(t))).astype(np.uint8)
+    rgba[:, 3] = np.where(np.isnan(values), 0, np.round(255 * t)).astype(np.uint8)
     return rgba
 
 
@@ -239,8 +238,11 @@ class PaintPad(QWidget):
         for index in np.flatnonzero(colors[:, 3]):
             i, j = divmod(int(index), GRID_SIZE)
             r, g, b, a = (int(v) for v in colors[index])
-            painter.fillRect(QRectF(rect.left() + j * cell + inset, rect.top() + i * cell + inset,
-                                    cell - 2 * inset, cell - 2 * inset), QColor(r, g, b, a))
+            square = QRectF(rect.left() + j * cell + inset, rect.top() + i * cell + inset,
+                            cell - 2 * inset, cell - 2 * inset)
+            # Paper first, as opaque as the colour: a strong value reads as clearly on ink as on paper.
+            painter.fillRect(square, QColor(255, 255, 255, a))
+            painter.fillRect(square, QColor(r, g, b, a))
 
     def _paint_to(self, point: tuple[float, float]) -> None:
         """Paint the segment from the last mouse position to ``point`` with the stroke's button."""
