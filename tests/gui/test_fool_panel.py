@@ -163,3 +163,33 @@ def test_fooling_image_beside_the_nearest_training_sample(qtbot, panels: tuple[P
     index, distance = fooling.nearest_sample(train.images, image)
     assert f"({train.names[index]}, a {train.labels[index]}), {distance} of 1,024" in fool._comparison_text.text()
     assert fool._comparison.isVisible()
+
+
+def test_the_pad_paints_the_overlay_over_its_cells(qtbot) -> None:
+    from studio.gui.paint_pad import PaintPad, overlay_colors
+    colours = overlay_colors(np.array([-2.0, -1.0, 0.0, 0.5, 1.0, np.nan]), 1.0)
+    assert colours[0, 2] > colours[0, 0] and colours[4, 0] > colours[4, 2]      # blue below 0, red above
+    assert list(colours[:, 3]) == [255, 255, 0, 128, 255, 0]                    # |value| sets opacity
+    pad = PaintPad()
+    qtbot.addWidget(pad)
+    pad.resize(330, 330)
+    pad.show()
+    qtbot.waitExposed(pad)
+    with pytest.raises(ValueError, match="1024"):
+        pad.set_overlay(np.zeros(10))
+    values = np.full(1024, np.nan)
+    values[0], values[33] = 1.0, -1.0                  # cell (0, 0) red, cell (1, 1) blue
+    pad.set_overlay(values, 1.0)
+    picture = pad.grab().toImage()
+    rect, cell = pad.grid_rect(), pad.grid_rect().width() / 32
+
+    def centre(row: int, col: int):
+        return picture.pixelColor(int(rect.left() + (col + 0.5) * cell), int(rect.top() + (row + 0.5) * cell))
+    red, blue, paper = centre(0, 0), centre(1, 1), centre(2, 2)
+    assert red.red() > 150 and red.blue() < 100
+    assert blue.blue() > 150 and blue.red() < 100
+    assert paper.red() == paper.green() == paper.blue() == 255
+    pad.set_overlay(None)
+    assert pad.overlay() is None
+    picture = pad.grab().toImage()
+    assert centre(0, 0).red() == centre(0, 0).blue() == 255
