@@ -29,7 +29,7 @@ from studio.core.data import Dataset
 from studio.core.drawing import GRID_SIZE
 from studio.core.fooling import FlipChanges, FlipResult
 from studio.core.network import Network
-from studio.gui.fool_runner import JobRunner, job
+from studio.gui.fool_runner import Job, JobRunner, job
 from studio.gui.pad_panel import PadPanel
 from studio.gui.paint_pad import overlay_colors
 
@@ -393,7 +393,7 @@ class FoolPanel(QWidget):
             return None
         return network
 
-    def _start_search(self, work: object, message: str) -> None:
+    def _start_search(self, work: Job, message: str) -> None:
         self._play_timer.stop()
         self._fooling_target = None
         self.status_label.setText(message)
