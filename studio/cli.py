@@ -176,6 +176,18 @@ def build_parser(prog: str = PROG) -> ArgumentParser:
                         "combination runs")
     c.add_argument("--workers", type=int, help="worker processes (default: one per core)")
     c.add_argument("--csv", metavar="OUT.csv", help="also write the summary table as CSV")
+
+    f = commands.add_parser("fool", help="the fewest pixel flips that change the network's answer: per file, "
+                                         "or the fragility summary of a data split")
+    f.add_argument("model", metavar="MODEL.npz")
+    f.add_argument("files", metavar="FILE.txt", nargs="*", help="digit files to fool")
+    f.add_argument("--target", type=int, help="the digit to make it say (default: anything else)")
+    f.add_argument("--out", metavar="FOLDER", help="write each flipped digit as FOLDER/<stem>_as_<digit>.txt")
+    f.add_argument("--data", help="measure fragility on this data set instead (" + DATA_HELP + ")")
+    f.add_argument("--split", choices=("test", "train"), default="test")
+    f.add_argument("--samples", type=int, help="measure this many samples, chosen at random (seed 0)")
+    f.add_argument("--max-flips", type=int, default=60, help="give up after this many flips (default 60)")
+    f.add_argument("--csv", metavar="OUT.csv", help="also write the flips per sample as CSV")
     return parser
 
 
@@ -506,8 +518,47 @@ def run_compare(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def run_fool(args: argparse.Namespace, out: TextIO) -> int:
+    """Per file: the prediction, the new one and the flips (the improved search); or, with --data, the
+    fragility summary of a split."""
+    from studio.core import fooling, fragility
+    if bool(args.files) == bool(args.data):
+        raise UsageError("give either digit files or --data PATH")
+    if args.max_flips < 1 or (args.samples is not None and args.samples < 1):
+        raise UsageError("--max-flips and --samples must be >= 1")
+    network, _ = load_model(args.model)
+    if args.target is not None and not 0 <= args.target < network.sizes[-1]:
+        raise UsageError(f"--target must be a digit from 0 to {network.sizes[-1] - 1}, got {args.target}")
+    if args.data:
+        dataset = open_data_source(args.data)
+        split = dataset.test if args.split == "test" else dataset.train
+        if split is None or len(split) == 0:
+            raise UsageError(f"{args.data} has no {args.split} samples")
+        indices = fragility.choose_samples(len(split), args.samples)
+        result = fragility.fragility(network, split.images, split.labels, indices, args.max_flips)
+        print(result.summary(), file=out)
+        if args.csv:
+            result.to_csv(args.csv, split.names)
+            print(f"wrote {args.csv}", file=out)
+        return 0
+    images = [fooling.as_drawing(fooling.read_digit_file(name), network.sizes[0]) for name in args.files]
+    if args.out:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+    for name, image in zip(args.files, images):
+        digit = int(network.predict(image[None].astype(np.float64))[0])
+        result = fooling.improved_search(network, image, fooling.say_goal(args.target, digit), args.max_flips)
+        flips = f"{result.count} flips" if result.reached else f"not fooled within {args.max_flips} flips"
+        written = ""
+        if args.out and result.reached:
+            target = Path(args.out) / fooling.flipped_file_name(name, result.digit_after)
+            fooling.write_digit_file(target, result.image)
+            written = f"  -> {target}"
+        print(f"{name}: {digit} -> {result.digit_after}  {flips}{written}", file=out)
+    return 0
+
+
 COMMANDS = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict, "synth": run_synth,
-            "export": run_export, "compare": run_compare, "explain": run_explain}
+            "export": run_export, "compare": run_compare, "explain": run_explain, "fool": run_fool}
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

@@ -88,3 +88,16 @@ def ignore_stop(network: Network, dataset: Any, config: TrainingConfig, control:
     yield EpochFinished(1, 0.5, 0.5, None, None, 0.01, 0.01, 0.1, 10)
     time.sleep(60)
     yield RunFinished(1, "max_epochs")
+
+
+def quick_network(epochs: int = 2, seed: int = 0, hidden: tuple[int, ...] = (32,)):
+    """A network of the ``fast`` preset (``hidden`` layers) trained ``epochs`` on ``tiny_dataset(10, 0,
+    seed)``: right on every sample, well under a second."""
+    from dataclasses import replace
+
+    from studio.core.training import PRESETS, RunControl, train
+    config = replace(PRESETS["fast"], hidden=hidden, max_epochs=epochs, seed=seed)
+    network = config.build_network(1024)
+    for _ in train(network, tiny_dataset(10, 0, seed=seed), config, RunControl()):
+        pass
+    return network

@@ -1,13 +1,15 @@
 """The studio's main window: it builds the panels and wires them together, and nothing else.
 
-Left: the settings panel (``ControlsPanel``) in a dock. Centre: four tabs (View menu, Ctrl+1 to Ctrl+4).
+Left: the settings panel (``ControlsPanel``) in a dock. Centre: five tabs (View menu, Ctrl+1 to Ctrl+5).
 "Training", the default, shows the live curves (``MetricsPlot``) above the weights of the first layer
 (``WeightsView``) and the drawing pad (``PadPanel``); "Saturation & gradients" looks inside the network
 (``DiagnosticsView``); "Mistakes" is the confusion matrix, whose cells open a gallery of samples that
 load into the pad (``ConfusionView``); "Compare runs" trains variations of the current settings side by
-side (``CompareView``, in worker processes). An empty-state page explains how to open a data set when
-none is loaded. The training itself runs in the ``TrainingRunner``'s thread: the window hands it the
-network and then only shows snapshots, to every view alike.
+side (``CompareView``, in worker processes); "Fragility" measures how few pixel flips change the
+network's answers (``FragilityView``). Under the pad, ``FoolPanel`` shows what the network looks at and
+fools it. An empty-state page explains how to open a data set when none is loaded. The training
+itself runs in the ``TrainingRunner``'s thread: the window hands it the network and then only shows
+snapshots, to every view alike.
 
 The best epoch: a ``BestEpochTracker`` keeps the weights of the best epoch by test accuracy, marked on
 the curves; Run > Restore best weights puts them back, and the Early stopping setting stops a run that
@@ -58,6 +60,8 @@ from studio.gui.confusion_view import ConfusionView
 from studio.gui.controls_panel import NETWORK_FIELDS, ControlsPanel, needs_new_network
 from studio.gui.diagnostics_view import DiagnosticsView
 from studio.gui.download_dialog import DownloadDialog
+from studio.gui.fool_panel import FoolPanel
+from studio.gui.fragility_view import FragilityView
 from studio.gui.metrics_plot import MetricsPlot
 from studio.gui.my_digits_dialog import MyDigitsDialog
 from studio.gui.one_update_view import OneUpdateView
@@ -101,8 +105,11 @@ TABS: tuple[tuple[str, str, str], ...] = (
      "compare how fast they learn"),
     ("One update", "&One update: backprop step by step",
      "One per-sample update of this network, formula by formula with its own numbers; apply it or undo it"),
+    ("Fragility", "&Fragility: how few flips fool it",
+     "How many pixel flips change the network's answers on a split, compared with another model; the "
+     "easiest samples load into the pad"),
 )
-TRAINING_TAB, DIAGNOSTICS_TAB, MISTAKES_TAB, COMPARE_TAB, ONE_UPDATE_TAB = range(len(TABS))
+TRAINING_TAB, DIAGNOSTICS_TAB, MISTAKES_TAB, COMPARE_TAB, ONE_UPDATE_TAB, FRAGILITY_TAB = range(len(TABS))
 
 
 class MainWindow(QMainWindow):
@@ -132,6 +139,8 @@ class MainWindow(QMainWindow):
         self.weights = WeightsView()
         self.pad = PadPanel()
         self.augment_strip = AugmentStrip()
+        self.fool = FoolPanel(self.pad)
+        self.fragility = FragilityView()
         self.diagnostics = DiagnosticsView()
         self.confusion = ConfusionView()
         self.compare = CompareView(PRESETS["article"])
@@ -175,6 +184,7 @@ class MainWindow(QMainWindow):
         pad_box = _titled("Draw a digit: what does the network think?", self.pad,
                           "Draw with the left mouse button, erase with the right. The bars show the "
                           "network's outputs for your drawing, updated live while it trains.")
+        pad_box.layout().addWidget(self.fool)
         bottom = QSplitter(Qt.Orientation.Horizontal)
         bottom.addWidget(weights_box)
         bottom.addWidget(pad_box)
@@ -215,7 +225,7 @@ class MainWindow(QMainWindow):
         self.view_tabs.setObjectName("view_tabs")
         self.view_tabs.setDocumentMode(True)
         for page, (name, _, tip) in zip((self.main_splitter, self.diagnostics, self.confusion, self.compare,
-                                         self.one_update), TABS):
+                                         self.one_update, self.fragility), TABS):
             index = self.view_tabs.addTab(page, name)
             self.view_tabs.setTabToolTip(index, tip)
         self.stack = QStackedWidget()
@@ -319,6 +329,7 @@ class MainWindow(QMainWindow):
         view.addAction(self.clear_runs_action)
         view.addSeparator()
         view.addAction(self.pad.clear_action)
+        view.addAction(self.fool.looks_action)
 
     def _connect(self) -> None:
         self.controls.open_dataset_requested.connect(self._on_controls_open_dataset_requested)
@@ -345,6 +356,7 @@ class MainWindow(QMainWindow):
         self.best.best_epoch_changed.connect(self._on_best_best_epoch_changed)
         self.best.early_stop_requested.connect(self._on_best_early_stop_requested)
         self.confusion.sample_chosen.connect(self._on_confusion_sample_chosen)
+        self.fragility.image_chosen.connect(self._on_fragility_image_chosen)
         self.view_tabs.currentChanged.connect(self._on_view_tabs_current_changed)
         self.one_update.weights_changed.connect(self._on_one_update_weights_changed)
         self.pad.pad.drawing_changed.connect(self.one_update.set_pad_drawing)
@@ -382,6 +394,8 @@ class MainWindow(QMainWindow):
         self.controls.set_dataset(dataset)
         self.pad.set_dataset(dataset)
         self.augment_strip.set_dataset(dataset)
+        self.fool.set_dataset(dataset)
+        self.fragility.set_dataset(dataset)
         # The views see the loaded data set, also when a run adds my digits to its training part.
         self.diagnostics.set_dataset(dataset)     # forgets what it measured on the old data
         self.confusion.set_dataset(dataset)
@@ -691,6 +705,7 @@ class MainWindow(QMainWindow):
         self._snapshot = snapshot
         self.weights.set_network(snapshot)
         self.pad.set_network(snapshot, trained=not self._network_fresh)
+        self.fragility.set_network(snapshot)
         self.diagnostics.record(self.metrics.history.last_epoch if epoch is None else epoch, snapshot)
         self.confusion.update_network(snapshot)
         self.one_update.set_network(snapshot)
@@ -862,6 +877,12 @@ class MainWindow(QMainWindow):
         self._network_fresh = False
         self._show_network(self._network.copy())
 
+    @Slot(object, str)
+    def _on_fragility_image_chosen(self, image: object, text: str) -> None:
+        self.pad.pad.set_image(image)
+        self.show_tab(TRAINING_TAB)
+        self.statusBar().showMessage(f"In the pad: {text}", 5000)
+
     @Slot(int)
     def _on_view_tabs_current_changed(self, index: int) -> None:
         if 0 <= index < len(self.tab_actions):
@@ -994,6 +1015,8 @@ class MainWindow(QMainWindow):
             self._download_dialog.reject()       # cancels the download and joins its thread
         self.confusion.close_gallery()
         self.compare.shutdown()                  # cancels a comparison, joins its thread and processes
+        self.fool.shutdown()                     # stops a search, joins its threads
+        self.fragility.shutdown()
         self.runner.shutdown()
         self._save_settings()
         super().closeEvent(event)
