@@ -55,10 +55,11 @@ def _hidden_sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
-def add_training_arguments(t: argparse.ArgumentParser) -> None:
-    """The flags that define a run (data, preset and overrides), shared by ``train`` and ``compare``;
-    ``config_from_args`` reads them back."""
-    t.add_argument("--data", required=True, help=DATA_HELP)
+def add_training_arguments(t: argparse.ArgumentParser, data: bool = True) -> None:
+    """The flags that define a run (data, preset and overrides), shared by ``train``, ``compare`` and
+    (without ``--data``) ``script``; ``config_from_args`` reads them back."""
+    if data:
+        t.add_argument("--data", required=True, help=DATA_HELP)
     t.add_argument("--preset", choices=sorted(PRESETS), default="article",
                    help="starting settings; explicit flags override them (default: article)")
     t.add_argument("--hidden", type=_hidden_sizes, help="hidden layer sizes, e.g. 16,16")
@@ -116,6 +117,9 @@ def build_parser() -> ArgumentParser:
                         "16-16); repeat for more settings: every combination runs")
     c.add_argument("--workers", type=int, help="worker processes (default: one per core)")
     c.add_argument("--csv", metavar="OUT.csv", help="also write the summary table as CSV")
+    w = commands.add_parser("script", help="write a standalone NumPy script that trains exactly these settings")
+    add_training_arguments(w, data=False)
+    w.add_argument("--out", metavar="run.py", help="write the script here (default: print it)")
     return parser
 
 
@@ -308,7 +312,18 @@ def run_compare(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-COMMANDS = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict, "synth": run_synth,
+def run_script(args: argparse.Namespace, out: TextIO) -> int:
+    from studio.core.run_script import script_for
+    text = script_for(config_from_args(args))
+    if not args.out:
+        out.write(text)
+        return 0
+    Path(args.out).write_text(text, encoding="utf-8")
+    print(f"wrote {args.out}: python {args.out} --data PATH --epochs N --save OUT.npz", file=out)
+    return 0
+
+
+COMMANDS = {"script": run_script, "train": run_train, "evaluate": run_evaluate, "predict": run_predict, "synth": run_synth,
             "export": run_export, "compare": run_compare}
 
 
