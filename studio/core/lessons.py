@@ -462,3 +462,24 @@ def render(chapter: Chapter, history: RunHistory | None) -> str:
             return NO_RUN
         return PLACEHOLDERS[name].value(history, args)
     return _PLACEHOLDER.sub(fill, chapter.text)
+
+
+def number_action_links(markdown: str, done: set[int] | frozenset[int] = frozenset()) -> str:
+    """Give the k-th action link of ``markdown`` (0-based, in reading order, as ``Chapter.links``) the
+    fragment ``#k`` so a click says which link it was, and a tick before its text if k is in ``done``."""
+    count = 0
+
+    def number(match: re.Match[str]) -> str:
+        nonlocal count
+        if not match[2].startswith("action:"):
+            return match[0]
+        k, count = count, count + 1
+        text = f"✓ {match[1]}" if k in done else match[1]
+        return f"[{text}]({match[2]}#{k})"
+    return _LINK.sub(number, markdown)
+
+
+def split_link_number(url: str) -> tuple[str, int | None]:
+    """``"action:start#3"`` -> ``("action:start", 3)``; a link without a number -> ``(url, None)``."""
+    base, sep, fragment = url.partition("#")
+    return (base, int(fragment)) if sep and fragment.isdigit() else (url, None)

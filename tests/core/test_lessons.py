@@ -153,3 +153,15 @@ def test_a_missing_folder_or_an_unreadable_chapter_is_a_clear_error(tmp_path: Pa
         load_chapters(tmp_path / "missing")
     (tmp_path / "01-bad.md").write_text("no title\n", encoding="utf-8")
     assert "a chapter starts with its title" in str(load_chapters(tmp_path)[0].problems[0])
+
+
+def test_action_links_are_numbered_in_reading_order_and_done_ones_ticked() -> None:
+    from studio.core.lessons import number_action_links, split_link_number
+    text = "[a](action:start) [web](https://x.org) [b](action:tab?name=compare)\n[c](action:stop)"
+    numbered = number_action_links(text, {1})
+    assert numbered == ("[a](action:start#0) [web](https://x.org) [✓ b](action:tab?name=compare#1)\n"
+                        "[c](action:stop#2)")
+    assert split_link_number("action:tab?name=compare#1") == ("action:tab?name=compare", 1)
+    assert split_link_number("action:start") == ("action:start", None)
+    chapter = parse_chapter("# T\n" + text, "t.md")
+    assert [link.text for link in chapter.links] == ["a", "b", "c"]
