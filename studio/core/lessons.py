@@ -42,6 +42,8 @@ _LINK = re.compile(r"\[([^\]\n]*)\]\(([^)\s]*)\)")
 _PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}")
 _PLACEHOLDER_BODY = re.compile(r"\s*([a-z_]+\.[a-z_]+)((?::[^:{}\s]+)*)\s*")
 _TAB_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
+#: Text before a live value that makes it the start of a sentence: nothing, a list marker, or ". ".
+_SENTENCE_START = re.compile(r"(?:^|\n)[ \t]*(?:[-*+][ \t]+|[0-9]+\.[ \t]+)?$|[.!?][ \t]+$")
 
 
 class LessonError(Exception):
@@ -188,7 +190,9 @@ def parse_action(url: str) -> Action:
 # Live values
 # --------------------------------------------------------------------------------------------------
 
-NO_RUN = "(no run yet: press Start)"
+#: What a sentence says before any epoch is trained; a single value then reads ``NO_VALUE``.
+NO_RUN = "no run yet: press Start"
+NO_VALUE = "–"
 
 
 def _percent(fraction: float) -> str:
@@ -450,16 +454,24 @@ def load_chapters(folder: str | Path = LESSONS_FOLDER) -> list[Chapter]:
 def render(chapter: Chapter, history: RunHistory | None) -> str:
     """The chapter's Markdown with every live value filled in from ``history`` (the learner's run).
 
-    With no run (``history`` None or empty) each live value reads ``NO_RUN``; an invalid placeholder is
-    left as written, marked, so the teacher sees it.
+    With no run (``history`` None or empty) a sentence reads ``NO_RUN`` and a single value ``NO_VALUE``;
+    an invalid placeholder is left as written, marked, so the teacher sees it. A value that starts a
+    sentence (at a line's start, after a list marker or after ". ") gets a capital first letter.
     """
     def fill(match: re.Match[str]) -> str:
+        value = _value(match)
+        before = chapter.text[max(match.start() - 80, 0):match.start()]
+        if value and _SENTENCE_START.search(before):
+            value = value[0].upper() + value[1:]
+        return value
+
+    def _value(match: re.Match[str]) -> str:
         try:
             name, args = _parse_placeholder(match[1])
         except ValueError:
             return f"**[{match[0]}: unknown live value]**"
         if history is None or len(history) == 0:
-            return NO_RUN
+            return NO_RUN if name.endswith("_sentence") else NO_VALUE
         return PLACEHOLDERS[name].value(history, args)
     return _PLACEHOLDER.sub(fill, chapter.text)
 

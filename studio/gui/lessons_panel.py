@@ -67,6 +67,7 @@ class LessonsPanel(QWidget):
         self.browser.setOpenLinks(False)          # every link comes to anchorClicked, nothing opens outside
         self.browser.setOpenExternalLinks(False)
         self.browser.document().setDocumentMargin(10)
+        self.setMinimumWidth(320)                 # a chapter's lines stay readable beside the plots
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.previous_button)

@@ -1030,6 +1030,7 @@ class MainWindow(QMainWindow):
         self.lessons_dock.setObjectName("lessons_dock")
         self.lessons_dock.setWidget(self.lessons)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.lessons_dock)
+        self.resizeDocks([self.lessons_dock], [370], Qt.Orientation.Horizontal)
         # Open the first time; afterwards the saved window state shows or hides it as the learner left it.
         self.lessons_dock.setVisible(not self._settings.value("lessons/opened", False, type=bool))
         self._settings.setValue("lessons/opened", True)

@@ -120,14 +120,14 @@ def test_the_chapters_sentence_matches_a_real_run(qtbot: QtBot, make_window: Cal
     reached = np.flatnonzero(train_acc >= 0.987)
     if reached.size:
         epoch = int(history.column("epoch")[reached[0]])
-        expected = (f"your run passed 98.7% training accuracy at epoch {epoch} (the tutorial's took 1,743 "
+        expected = (f"Your run passed 98.7% training accuracy at epoch {epoch} (the tutorial's took 1,743 "
                     f"epochs: your run was faster)")
     else:
-        expected = (f"your run has not reached 98.7% training accuracy yet (after 12 epochs it is at "
+        expected = (f"Your run has not reached 98.7% training accuracy yet (after 12 epochs it is at "
                     f"{100 * train_acc[-1]:.1f}%, best {100 * train_acc.max():.1f}%)")
     test_acc = history.column("test_acc")
     best = int(np.argmax(test_acc))
-    best_sentence = (f"your run's best test accuracy is {100 * test_acc[best]:.1f}%, at epoch "
+    best_sentence = (f"Your run's best test accuracy is {100 * test_acc[best]:.1f}%, at epoch "
                      f"{int(history.column('epoch')[best])}")
     qtbot.waitUntil(lambda: expected in window.lessons.browser.toPlainText(), timeout=5000)
     text = window.lessons.browser.toPlainText()

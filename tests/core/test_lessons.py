@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.core.lessons import (ACTIONS, LESSONS_FOLDER, NO_RUN, PLACEHOLDERS, Action, LessonError,
+from studio.core.lessons import (ACTIONS, LESSONS_FOLDER, NO_RUN, NO_VALUE, PLACEHOLDERS, Action, LessonError,
                                  compare_choices, load_chapters, parse_action, parse_chapter, read_chapter,
                                  render, settings_from_params)
 from studio.core.history import RunHistory
@@ -112,7 +112,7 @@ def test_live_values_render_from_the_run() -> None:
     train = [0.5, 0.9, 0.986, 0.9871, 0.99]
     test = [0.4, 0.8, 0.93, 0.95, 0.94]
     text = render(chapter, synthetic_history(train, test))
-    assert text == ("# T\nepoch 4 | 95.0% at 4 | your run passed 98.7% training accuracy at epoch 4 (the "
+    assert text == ("# T\nEpoch 4 | 95.0% at 4 | your run passed 98.7% training accuracy at epoch 4 (the "
                     "tutorial's took 1,743 epochs: your run was faster) | 5 | 99.0% | randn, lr 0.01")
 
 
@@ -120,26 +120,32 @@ def test_a_run_that_has_not_got_there_says_so() -> None:
     chapter = parse_chapter("# T\n{{run.train_accuracy_sentence:0.987}}. {{run.epoch_reaching_test_accuracy:0.99}}",
                             "t.md")
     text = render(chapter, synthetic_history([0.3, 0.6, 0.5], [0.2, 0.4, 0.45]))
-    assert text == ("# T\nyour run has not reached 98.7% training accuracy yet (after 3 epochs it is at 50.0%, "
-                    "best 60.0%). not yet")
+    assert text == ("# T\nYour run has not reached 98.7% training accuracy yet (after 3 epochs it is at 50.0%, "
+                    "best 60.0%). Not yet")
 
 
 def test_loss_and_best_test_sentences_follow_the_numbers() -> None:
     chapter = parse_chapter("# T\n{{run.loss_sentence}}. {{run.best_test_sentence}}.", "t.md")
     stalled = synthetic_history([0.1] * 3, [0.1, 0.1, 0.1], losses=[4.5, 4.49, 4.48])
-    assert render(chapter, stalled) == ("# T\nyour run's training loss went from 4.500 at epoch 1 to 4.480 at "
-                                        "epoch 3: it has hardly moved. your run's best test accuracy is 10.0%, "
+    assert render(chapter, stalled) == ("# T\nYour run's training loss went from 4.500 at epoch 1 to 4.480 at "
+                                        "epoch 3: it has hardly moved. Your run's best test accuracy is 10.0%, "
                                         "at epoch 1.")
     learning = synthetic_history([0.5, 0.8], None, losses=[2.0, 0.5])
-    assert render(chapter, learning) == ("# T\nyour run's training loss fell from 2.000 at epoch 1 to 0.500 at "
-                                         "epoch 2, to 25% of where it started. your data set has no test split, "
+    assert render(chapter, learning) == ("# T\nYour run's training loss fell from 2.000 at epoch 1 to 0.500 at "
+                                         "epoch 2, to 25% of where it started. Your data set has no test split, "
                                          "so there is no test accuracy to report.")
 
 
 def test_without_a_run_every_live_value_says_so() -> None:
     chapter = load_chapters()[0]
     text = render(chapter, None)
-    assert "{{" not in text and NO_RUN in text
+    assert "{{" not in text and NO_RUN.lower() in text.lower() and f"**{NO_VALUE}**" in text
+    assert render(parse_chapter("# T\n{{run.epochs}}; {{run.loss_sentence}}", "t.md"), None) == \
+        f"# T\n{NO_VALUE}; {NO_RUN}"
+    # Mid-sentence a value keeps its small letter; at a sentence's start it gets a capital.
+    history = synthetic_history([0.5], [0.4])
+    assert render(parse_chapter("# T\n- {{run.loss_sentence}}\nso {{run.loss_sentence}}", "t.md"), history) == \
+        "# T\n- Your run's training loss is 1.000 after one epoch\nso your run's training loss is 1.000 after one epoch"
     assert render(chapter, RunHistory(PRESETS["article"])) == text
 
 

@@ -46,7 +46,7 @@ def test_the_first_chapter_shows_with_its_links_and_no_mistakes(qtbot: QtBot, se
     assert panel.chapter_combo.count() == 7
     assert not panel.problems_label.isVisible()
     text = panel.browser.toPlainText()
-    assert "The tutorial's network" in text and NO_RUN in text and "{{" not in text
+    assert "The tutorial's network" in text and NO_RUN.lower() in text.lower() and "{{" not in text
     assert not panel.previous_button.isEnabled() and panel.next_button.isEnabled()
 
 
@@ -111,7 +111,7 @@ def test_live_values_follow_the_history_throttled(qtbot: QtBot, settings: QSetti
     for epoch, accuracy in enumerate((0.5, 0.95, 0.99), start=1):
         history.append(EpochFinished(epoch, 1.0 / epoch, accuracy, 0.5, accuracy - 0.1, 0.1, 0.1 * epoch, 0.01, 10))
         panel.refresh_live_values()
-    assert NO_RUN in panel.browser.toPlainText()   # not yet: rendering waits for the timer
+    assert NO_RUN.lower() in panel.browser.toPlainText().lower()   # not yet: rendering waits for the timer
     qtbot.waitUntil(lambda: "passed 98.7% training accuracy at epoch 3" in panel.browser.toPlainText(),
                     timeout=3000)
     assert "the tutorial's took 1,743 epochs: your run was faster" in panel.browser.toPlainText()
