@@ -202,7 +202,7 @@ def script_for(config: TrainingConfig, inputs: int = 1024, classes: int = 10) ->
 #!/usr/bin/env python3
 """Train a {"-".join(str(s) for s in sizes)} network on 32x32 handwritten digits, as Backprop Studio does.
 
-Written by Backprop Studio for these settings: {config.label()}.
+Written by Backprop Studio for these settings:
 {hidden_name} hidden units, {loss_words}, {config.init} weights (scale {config.init_scale:g}), {config.bias_init} biases,
 learning rate {config.lr:g}, batch size {config.batch_size}, momentum {config.momentum:g}, weight decay {config.weight_decay:g},
 sample order "{config.order}", seed {config.seed}. It uses only NumPy and the standard library.
@@ -212,7 +212,7 @@ sample order "{config.order}", seed {config.seed}. It uses only NumPy and the st
 PATH is a folder holding trainingDigits/ and testDigits/ (testDigits/ may be missing). A digit file is
 LABEL_SEQ.txt (3_17.txt is sample 17 of digit 3): 32 lines of 32 '0'/'1' characters. Another kind of
 data set can be written in this layout with `python -m studio export --data SOURCE --out FOLDER`.
-OUT.npz is a model file Backprop Studio opens (File > Open model...).
+OUT.npz is a model file Backprop Studio opens (File > Load model...).
 """
 import argparse
 import json
