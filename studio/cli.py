@@ -323,8 +323,8 @@ def run_script(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-COMMANDS = {"script": run_script, "train": run_train, "evaluate": run_evaluate, "predict": run_predict, "synth": run_synth,
-            "export": run_export, "compare": run_compare}
+COMMANDS = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict, "synth": run_synth,
+            "export": run_export, "compare": run_compare, "script": run_script}
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
