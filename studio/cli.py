@@ -84,10 +84,11 @@ def _augment_names(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(str(error))
 
 
-def add_training_arguments(t: argparse.ArgumentParser) -> None:
-    """The flags that define a run (data, preset and overrides), shared by ``train`` and ``compare``;
-    ``config_from_args`` reads them back."""
-    t.add_argument("--data", required=True, help=DATA_HELP)
+def add_training_arguments(t: argparse.ArgumentParser, data: bool = True) -> None:
+    """The flags that define a run (data, preset and overrides), shared by ``train``, ``compare`` and
+    (without ``--data``) ``script``; ``config_from_args`` reads them back."""
+    if data:
+        t.add_argument("--data", required=True, help=DATA_HELP)
     t.add_argument("--preset", choices=sorted(PRESETS), default="article",
                    help=_choices_help("starting settings; explicit flags override them", PRESET_DESCRIPTIONS,
                                       "article"))
@@ -188,6 +189,10 @@ def build_parser(prog: str = PROG) -> ArgumentParser:
     f.add_argument("--samples", type=int, help="measure this many samples, chosen at random (seed 0)")
     f.add_argument("--max-flips", type=int, default=60, help="give up after this many flips (default 60)")
     f.add_argument("--csv", metavar="OUT.csv", help="also write the flips per sample as CSV")
+
+    w = commands.add_parser("script", help="write a standalone NumPy script that trains exactly these settings")
+    add_training_arguments(w, data=False)
+    w.add_argument("--out", metavar="run.py", help="write the script here (default: print it)")
     return parser
 
 
@@ -557,8 +562,20 @@ def run_fool(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def run_script(args: argparse.Namespace, out: TextIO) -> int:
+    from studio.core.run_script import script_for
+    text = script_for(config_from_args(args))
+    if not args.out:
+        out.write(text)
+        return 0
+    Path(args.out).write_text(text, encoding="utf-8")
+    print(f"wrote {args.out}: python {args.out} --data PATH --epochs N --save OUT.npz", file=out)
+    return 0
+
+
 COMMANDS = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict, "synth": run_synth,
-            "export": run_export, "compare": run_compare, "explain": run_explain, "fool": run_fool}
+            "export": run_export, "compare": run_compare, "explain": run_explain, "fool": run_fool,
+            "script": run_script}
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

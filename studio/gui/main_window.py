@@ -71,6 +71,14 @@ from studio.gui.qt_helpers import format_count, format_duration, format_rate, ma
 from studio.gui.shortcuts import install_space_shortcut
 from studio.gui.training_runner import TrainingRunner
 from studio.gui.weights_view import WeightsView
+# Lessons and the code of a run (see the block of that name in MainWindow).
+from studio.core.compare import knob_name
+from studio.core.lessons import compare_choices, settings_from_params
+from studio.core.paths import DEFAULT_DATASET
+from studio.core.run_script import script_for
+from studio.gui.code_viewer import CodeViewer
+from studio.gui.compare_view import KNOB_ROWS as COMPARE_KNOB_ROWS
+from studio.gui.lessons_panel import LessonsPanel
 
 ORGANISATION = "Backprop Studio"
 APPLICATION = "Backprop Studio"
@@ -150,6 +158,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_menus()
         self._connect()
+        self._build_lessons()                     # before _restore_settings: its dock's state is saved
         install_space_shortcut(self, self.controls.start_pause_action)
         self._restore_settings()
         self._update_my_digits_counts()
@@ -1071,6 +1080,110 @@ class MainWindow(QMainWindow):
         except ValueError:
             pass
         s.sync()
+
+    # -- lessons and the code of a run --------------------------------------------------------------------
+    # The Lessons dock (``LessonsPanel``), Run > Show the code..., and the mapping of the lessons' action
+    # links onto the window's own commands. Tab names a lesson may use are mapped in ``LESSON_TABS``.
+
+    LESSON_TABS = {"training": TRAINING_TAB, "saturation": DIAGNOSTICS_TAB, "mistakes": MISTAKES_TAB,
+                   "compare": COMPARE_TAB, "one-update": ONE_UPDATE_TAB, "fragility": FRAGILITY_TAB}
+
+    def _build_lessons(self) -> None:
+        self.lessons = LessonsPanel(self._settings, lambda: self.metrics.history)
+        self.lessons_dock = QDockWidget("Lessons", self)
+        self.lessons_dock.setObjectName("lessons_dock")
+        self.lessons_dock.setWidget(self.lessons)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.lessons_dock)
+        self.resizeDocks([self.lessons_dock], [370], Qt.Orientation.Horizontal)
+        # Open the first time; afterwards the saved window state shows or hides it as the learner left it.
+        self.lessons_dock.setVisible(not self._settings.value("lessons/opened", False, type=bool))
+        self._settings.setValue("lessons/opened", True)
+        self.show_code_action = make_action(self, "Show the &code...", self.show_code, None,
+                                            "A standalone NumPy script that trains exactly the current "
+                                            "settings: read it, copy it or save it")
+        for action in self.menuBar().actions():
+            if action.menu() is not None and action.text() == "&Run":
+                action.menu().addSeparator()
+                action.menu().addAction(self.show_code_action)
+            if action.menu() is not None and action.text() == "&View":
+                action.menu().addAction(self.lessons_dock.toggleViewAction())
+        self._code_viewer: CodeViewer | None = None
+        self.lessons.action_requested.connect(self._on_lessons_action_requested)
+        for signal in (self.runner.epochs_arrived, self.runner.state_changed, self.controls.config_changed):
+            signal.connect(self._on_run_numbers_changed)
+
+    def show_code(self) -> CodeViewer | None:
+        """Open (or update) the viewer with the script of the current settings."""
+        try:
+            code = script_for(self.controls.config(), INPUTS, CLASSES)
+        except ValueError as error:
+            self.show_error("Cannot write the code", str(error))
+            return None
+        if self._code_viewer is None:
+            self._code_viewer = CodeViewer(code, parent=self)
+        else:
+            self._code_viewer.set_code(code)
+        self._code_viewer.show()
+        self._code_viewer.raise_()
+        return self._code_viewer
+
+    @Slot()
+    def _on_run_numbers_changed(self, *_args: object) -> None:
+        self.lessons.refresh_live_values()
+
+    @Slot(str, object)
+    def _on_lessons_action_requested(self, name: str, params: dict) -> None:
+        try:
+            message = self._do_lesson_action(name, params)
+        except ValueError as error:
+            self.lessons.show_message(str(error), error=True)
+            return
+        self.lessons.show_message(message or "", error=False)
+        self.lessons.refresh_live_values()
+
+    def _do_lesson_action(self, name: str, params: dict) -> str | None:
+        """Carry out one lesson action; return a note for the panel, raise ``ValueError`` if it cannot."""
+        if name == "preset":
+            self.controls.set_config(PRESETS[params["name"]])
+            return f"Applied the {params['name']} preset"
+        if name == "set":
+            self.controls.set_config(settings_from_params(params, self.controls.config()))
+            return "Settings changed: " + ", ".join(f"{k} = {v}" for k, v in params.items())
+        if name == "start":
+            if self._dataset is None:
+                raise ValueError("Open a data set first (File > Open data set..., or the built-in digits)")
+            if self.runner.is_live:
+                self.runner.resume()
+            else:
+                self.start_training()
+            return None
+        if name == "stop":
+            self.runner.stop()
+            return None
+        if name == "reset":
+            self.reset_network()
+            return "A new network from the current settings"
+        if name == "tab":
+            if params["name"] not in self.LESSON_TABS:
+                raise ValueError(f"This studio has no tab named {params['name']!r} (its tabs: "
+                                 f"{', '.join(self.LESSON_TABS)})")
+            self.show_tab(self.LESSON_TABS[params["name"]])
+            return None
+        if name == "compare":
+            choices = compare_choices(params)
+            for knob, *_ in COMPARE_KNOB_ROWS:
+                self.compare.set_knob(knob, None)
+            for knob in choices:
+                self.compare.set_knob(knob, params[next(p for p in params if knob_name(p) == knob)])
+            self.show_tab(COMPARE_TAB)
+            return "The compare tab is set up: press its Run to start the race"
+        if name == "open-builtin-data":
+            self.open_dataset(DEFAULT_DATASET)
+            return None
+        if name == "show-code":
+            self.show_code()
+            return None
+        raise ValueError(f"This studio cannot do the action {name!r} yet")
 
 
 def _fill_menu(menu: QMenu, actions: list[QAction | None]) -> None:
