@@ -82,7 +82,7 @@ def test_the_script_holds_only_the_branches_of_its_settings() -> None:
     assert "fixed_order = np.random.default_rng(SEED).permutation(n)" in article
     best = script_for(PRESETS["best"])
     assert "np.maximum(z, 0.0)" in best and "WEIGHT_DECAY * weights[l]" in best
-    assert "random shifts (up to 2 pixels" in best  # left out, and it says so
+    assert "random shifts of up to 2 pixels" in best  # left out, and it says so
     assert "np.random.default_rng([SEED, 1, epoch])" in best
 
 
