@@ -6,6 +6,9 @@ dialogs start in the folder last used for that kind of file (``SettingsStore.fol
 use depends on the window's state (Export data set, Restore best weights, the tabs) start disabled:
 the window enables them.
 
+Run > Show the code... opens the script of the current settings (``WindowLessons.show_code``); View
+toggles the Lessons dock.
+
 Left out: what the actions do (the window's methods), and the settings panel's own actions (Start,
 Step, Stop, Reset: ``ControlsPanel``), which the Run menu only lists.
 """
@@ -38,8 +41,13 @@ TABS: tuple[tuple[str, str, str], ...] = (
     ("Compare runs", "&Compare runs",
      "Train variations of the current settings side by side (initialisers, learning rates, ...) and "
      "compare how fast they learn"),
+    ("One update", "&One update: backprop step by step",
+     "One per-sample update of this network, formula by formula with its own numbers; apply it or undo it"),
+    ("Fragility", "&Fragility: how few flips fool it",
+     "How many pixel flips change the network's answers on a split, compared with another model; the "
+     "easiest samples load into the pad"),
 )
-TRAINING_TAB, DIAGNOSTICS_TAB, MISTAKES_TAB, COMPARE_TAB = range(len(TABS))
+TRAINING_TAB, DIAGNOSTICS_TAB, MISTAKES_TAB, COMPARE_TAB, ONE_UPDATE_TAB, FRAGILITY_TAB = range(len(TABS))
 
 
 def fill_menu(menu: QMenu, actions: list[QAction | None]) -> None:
@@ -101,10 +109,13 @@ class WindowActions:
                                                "Put back the weights of the best epoch so far (the "
                                                "green line on the curves): the highest test accuracy")
         self.restore_best_action.setEnabled(False)
+        self.show_code_action = make_action(w, "Show the &code...", w.show_code, None,
+                                            "A standalone NumPy script that trains exactly the current "
+                                            "settings: read it, copy it or save it")
         controls = w.controls
         fill_menu(w.menuBar().addMenu("&Run"),
                   [controls.start_pause_action, controls.step_action, controls.stop_action, None,
-                   self.restore_best_action, None, controls.reset_action])
+                   self.restore_best_action, None, controls.reset_action, None, self.show_code_action])
 
         view = w.menuBar().addMenu("&View")
         self.tab_actions: list[QAction] = []
@@ -129,7 +140,8 @@ class WindowActions:
                                              "Forget the earlier runs of this session (their curves "
                                              "and weights)")
         self.clear_runs_action.setEnabled(False)
-        fill_menu(view, [self.log_loss_action, self.clear_runs_action, None, w.pad.clear_action])
+        fill_menu(view, [self.log_loss_action, self.clear_runs_action, None, w.pad.clear_action,
+                         w.fool.looks_action, None, w.lessons_dock.toggleViewAction()])
 
     # -- the file dialogs ---------------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 The state lives in a Qt-free ``Session`` (``studio.core.session``): the data set, the network and its
 settings, the latest snapshot, and every run of this session; the rules about them (when a network is
 rebuilt, what a saved model records, how a loaded model's settings fit the form) live there too. Views
-are given what they show. Where the parts sit: ``window_layout``; menus and file dialogs: ``actions``;
+are given what they show. Commands: ``window_commands``; the lessons' actions and the code of a run:
+``window_lessons``. Where the parts sit: ``window_layout``; menus and file dialogs: ``actions``;
 remembered settings: ``settings_store``; data sets open in the background: ``dataset_loader``; the
 training runs in a child process behind ``TrainingRunner``; message boxes: ``messages``.
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QUrl, Signal, Slot
+from PySide6.QtCore import QSettings, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QWidget
 
@@ -28,6 +29,7 @@ from studio.core.network import Network
 from studio.core.session import CLASSES, INPUTS, Session, check_network_size
 from studio.core.training import PRESETS, EpochFinished, RunDiverged, RunFinished, TrainingConfig
 from studio.gui.actions import COMPARE_TAB, TABS, TRAINING_TAB, WindowActions
+from studio.gui.augment_strip import AugmentStrip
 from studio.gui.best_epoch import BestEpochTracker
 from studio.gui.compare_view import CompareView
 from studio.gui.confusion_view import ConfusionView
@@ -36,23 +38,29 @@ from studio.gui.dataset_loader import DatasetLoader
 from studio.gui.diagnostics_view import DiagnosticsView
 from studio.gui.download_dialog import DownloadDialog
 from studio.gui.empty_page import EmptyPage
+from studio.gui.fool_panel import FoolPanel
+from studio.gui.fragility_view import FragilityView
+from studio.gui.lessons_panel import LessonsPanel
 from studio.gui.messages import show_error_box
 from studio.gui.metrics_plot import MetricsPlot
 from studio.gui.my_digits_dialog import MyDigitsDialog
+from studio.gui.one_update_view import OneUpdateView
 from studio.gui.pad_panel import PadPanel
 from studio.gui.runs_view import RunsView
 from studio.gui.settings_store import SettingsStore, restore_window, save_window
+from studio.gui.shortcuts import install_space_shortcut
 from studio.gui.training_runner import TrainingRunner
 from studio.gui.weights_view import WeightsView
-from studio.gui.window_commands import WindowCommands
+from studio.gui.window_commands import WindowCommands, dropped_path
 from studio.gui.window_layout import STATE_NAMES, build_central, build_docks, build_status_bar
+from studio.gui.window_lessons import WindowLessons
 
 ORGANISATION = "Backprop Studio"
 APPLICATION = "Backprop Studio"
 __all__ = ["APPLICATION", "CLASSES", "INPUTS", "ORGANISATION", "TABS", "MainWindow"]
 
 
-class MainWindow(WindowCommands, QMainWindow):
+class MainWindow(WindowCommands, WindowLessons, QMainWindow):
     """The studio's window. ``settings`` defaults to the user's QSettings for Backprop Studio.
 
     Signal: ``dataset_load_finished(bool)``, after each ``open_dataset`` (True: opened).
@@ -80,17 +88,24 @@ class MainWindow(WindowCommands, QMainWindow):
         self.metrics = MetricsPlot()
         self.weights = WeightsView()
         self.pad = PadPanel()
+        self.augment_strip = AugmentStrip()
+        self.fool = FoolPanel(self.pad)
+        self.fragility = FragilityView()
         self.diagnostics = DiagnosticsView()
         self.confusion = ConfusionView()
         self.compare = CompareView(PRESETS["article"])
+        self.one_update = OneUpdateView()
         self.empty_page = EmptyPage()
         self.runs_view = RunsView(self.session)
+        self.lessons = LessonsPanel(self.store.qsettings, lambda: self.session.history)
         self.best = BestEpochTracker(parent=self)
         build_docks(self)
         build_central(self)
         self.status = build_status_bar(self)
         self.actions = WindowActions(self)
         self._connect()
+        self._connect_lessons()
+        install_space_shortcut(self, self.controls.start_pause_action)
         restore_window(self)
         self._update_my_digits_counts()
 
@@ -106,6 +121,7 @@ class MainWindow(WindowCommands, QMainWindow):
         controls.stop_requested.connect(runner.stop)
         controls.reset_requested.connect(self.reset_network)
         controls.config_changed.connect(self._on_controls_config_changed)
+        controls.config_changed.connect(self.augment_strip.set_config)
         controls.learning_rate_changed.connect(runner.set_learning_rate)
         controls.early_stopping_changed.connect(self._on_controls_early_stopping_changed)
         self.pad.add_to_my_digits_requested.connect(self.add_drawing_to_my_digits)
@@ -124,6 +140,9 @@ class MainWindow(WindowCommands, QMainWindow):
         self.best.best_epoch_changed.connect(self._on_best_best_epoch_changed)
         self.best.early_stop_requested.connect(self._on_best_early_stop_requested)
         self.confusion.sample_chosen.connect(self._on_confusion_sample_chosen)
+        self.fragility.image_chosen.connect(self._on_fragility_image_chosen)
+        self.one_update.weights_changed.connect(self._on_one_update_weights_changed)
+        self.pad.pad.drawing_changed.connect(self.one_update.set_pad_drawing)
         self.view_tabs.currentChanged.connect(self._on_view_tabs_current_changed)
         actions.tab_group.triggered.connect(self._on_tab_group_triggered)
         self.empty_page.open_requested.connect(actions.ask_open_folder)
@@ -153,9 +172,11 @@ class MainWindow(WindowCommands, QMainWindow):
         """Show ``snapshot`` (a copy nobody trains) as of ``epoch`` (default: the run's last) everywhere."""
         self.session.snapshot = snapshot
         self.weights.set_network(snapshot)
-        self.pad.set_network(snapshot)
+        self.pad.set_network(snapshot, trained=not self.session.network_fresh)
+        self.fragility.set_network(snapshot)
         self.diagnostics.record(self.session.history.last_epoch if epoch is None else epoch, snapshot)
         self.confusion.update_network(snapshot)
+        self.one_update.set_network(snapshot)
 
     def _update_run_labels(self) -> None:
         self.status.show_history(self.session.history)
@@ -203,6 +224,7 @@ class MainWindow(WindowCommands, QMainWindow):
     @Slot(object)
     def _on_controls_config_changed(self, config: TrainingConfig) -> None:
         self.compare.set_base_config(config)
+        self.one_update.set_learning_rate(config.lr)
         try:
             check_network_size(config)
         except ValueError as error:              # never remembered: it could not be applied
@@ -214,8 +236,9 @@ class MainWindow(WindowCommands, QMainWindow):
                 if session.network_fresh or session.network is None:
                     self._new_network(config)    # nothing trained yet: preview the new start
                     return
-                self.statusBar().showMessage("Network settings changed: Start builds a new network with "
-                                             "them (Reset does it now; the trained run is kept).", 8000)
+                self.controls.set_new_network_pending(True)   # a hint under Start: it builds a new one
+            else:
+                self.controls.set_new_network_pending(False)  # changed back: Start carries on
         self.store.save_config(config)
         self._update_progress()
 
@@ -229,7 +252,7 @@ class MainWindow(WindowCommands, QMainWindow):
     @Slot(object)
     def _on_runner_epochs_arrived(self, events: list[EpochFinished]) -> None:
         self.session.add_epochs(events)
-        self.metrics.add_epochs(events)
+        self.metrics.refresh()                    # it reads the session's history
         self._update_run_labels()
         self.best.offer(events)                   # may ask for an early stop
 
@@ -261,6 +284,7 @@ class MainWindow(WindowCommands, QMainWindow):
         self.controls.set_run_state(state)
         self.status.state.setText(STATE_NAMES.get(state, state))
         self.runs_view.set_locked(self.runner.is_live)
+        self.one_update.set_run_live(self.runner.is_live)
         self.runs_view.refresh()
         self._update_progress()
         self._update_restore_action()
@@ -322,6 +346,7 @@ class MainWindow(WindowCommands, QMainWindow):
         except ValueError as error:
             self.statusBar().showMessage(str(error), 8000)
             return
+        self.one_update.set_mistake(split, index)
         self.show_tab(TRAINING_TAB)
         self.statusBar().showMessage(f"In the pad: {self.pad.sample_text()}", 5000)
 
@@ -339,28 +364,14 @@ class MainWindow(WindowCommands, QMainWindow):
     def _on_tab_group_triggered(self, action: QAction) -> None:
         self.show_tab(int(action.data()))
 
-    @Slot()
-    def _on_my_digits_dialog_my_digits_changed(self) -> None:
-        self._update_my_digits_counts()
-
-    @Slot(str)
-    def _on_download_dialog_finished_with(self, path: str) -> None:
-        self.open_dataset(path)
-
-    @Slot(int)
-    def _on_download_dialog_finished(self, _result: int) -> None:
-        dialog, self._download_dialog = self._download_dialog, None
-        if dialog is not None:
-            dialog.deleteLater()
-
     # -- Qt events ----------------------------------------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # Qt's name
-        if _dropped_path(event.mimeData().urls()) is not None:
+        if dropped_path(event.mimeData().urls()) is not None:
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:  # Qt's name
-        path = _dropped_path(event.mimeData().urls())
+        path = dropped_path(event.mimeData().urls())
         if path is None:
             return
         event.acceptProposedAction()
@@ -378,18 +389,10 @@ class MainWindow(WindowCommands, QMainWindow):
             self._download_dialog.reject()       # cancels the download and joins its thread
         self.confusion.close_gallery()
         self.compare.shutdown()                  # cancels a comparison, joins its thread and processes
+        self.fool.shutdown()                     # stops a search, joins its threads
+        self.fragility.shutdown()
         self.runner.shutdown()
         self.loader.shutdown()
         save_window(self)
         super().closeEvent(event)
 
-
-def _dropped_path(urls: list[QUrl]) -> Path | None:
-    """The first dropped local folder, .zip, .npz or MNIST file (``*-ubyte``, ``*.gz``), else None."""
-    for url in urls:
-        if url.isLocalFile():
-            path = Path(url.toLocalFile())
-            name = path.name.lower()
-            if path.is_dir() or path.suffix.lower() in (".zip", ".npz", ".gz") or name.endswith("-ubyte"):
-                return path
-    return None

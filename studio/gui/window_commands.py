@@ -16,6 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QUrl, Slot
+
 from studio.core.data import DataError, Dataset
 from studio.core.download import digits_archive_path, has_digits_archive
 from studio.core.model_file import ModelFileError, load_model, save_model
@@ -24,6 +26,7 @@ from studio.core.network import Network
 from studio.core.session import CLASSES, INPUTS, config_for_loaded
 from studio.core.sources import export_source
 from studio.core.training import TrainingConfig
+from studio.gui.actions import TRAINING_TAB
 from studio.gui.add_to_my_digits import ask_and_add
 from studio.gui.download_dialog import DownloadDialog
 from studio.gui.messages import ask_to_discard
@@ -60,7 +63,8 @@ class WindowCommands(_Base):
         session = self.session
         self.runner.shutdown()                      # a run on the old data ends here; it is kept
         session.dataset = dataset
-        for view in (self.controls, self.pad, self.diagnostics, self.confusion, self.compare):
+        for view in (self.controls, self.pad, self.augment_strip, self.fool, self.fragility, self.diagnostics,
+                     self.confusion, self.compare, self.one_update):
             view.set_dataset(dataset)               # the diagnostics forget what they measured
         self.stack.setCurrentIndex(1)
         self.actions.export_dataset_action.setEnabled(True)
@@ -193,6 +197,7 @@ class WindowCommands(_Base):
             return False
         self._keep_current_run()
         self.session.adopt_network(network, config, fresh=True)
+        self.controls.set_new_network_pending(False)
         self.store.save_config(config)
         self.best.reset()
         self.diagnostics.reset()
@@ -246,6 +251,7 @@ class WindowCommands(_Base):
         self.best.reset()
         self.diagnostics.reset()
         self.controls.set_config(run.config)
+        self.controls.set_new_network_pending(False)
         self._show_runs()
         self._show_network(session.network.copy())
         self.statusBar().showMessage(f"Brought back {run.label}: Start trains on from its "
@@ -253,14 +259,10 @@ class WindowCommands(_Base):
         return True
 
     def _show_runs(self) -> None:
-        """Give the plot and the Runs list the session's runs (the one place the plot learns them).
-        With a plot that is given its histories this becomes ``set_runs(current, earlier)``."""
+        """Give the plot and the Runs list the session's runs (the one place the plot learns them): the
+        plot reads the session's histories; epochs appended to them later need only its ``refresh()``."""
         plot, session = self.metrics, self.session
-        plot.start_run(None)                     # the plot's own copy of the old current run goes...
-        plot.clear_previous_runs()               # ...with every faded one: they are replayed below
-        for run in [*session.earlier, session.current]:
-            plot.start_run(run.config, run.label)
-            plot.add_epochs(run.history.events())
+        plot.set_runs(session.history, [run.history for run in session.earlier])
         plot.set_best_epoch(self.best.best_epoch)
         self.runs_view.refresh()
         self.actions.clear_runs_action.setEnabled(bool(session.earlier))
@@ -341,6 +343,7 @@ class WindowCommands(_Base):
         self.runner.shutdown()
         self._keep_current_run()
         self.session.adopt_network(network, config, fresh=False, label=f"{config.label()} (from {Path(path).name})")
+        self.controls.set_new_network_pending(False)
         self.best.reset()
         self.diagnostics.reset()
         self.controls.set_config(config)
@@ -403,6 +406,27 @@ class WindowCommands(_Base):
                               f"Quitting discards {' and '.join(what)}. Save a run from the Runs list (or "
                               "File > Save model) first to keep it.")
 
+    # -- the views' own commands -------------------------------------------------------------------
+
+    @Slot(object)
+    def _on_one_update_weights_changed(self, network: Network) -> None:
+        """The One update tab applied (or undid) one step: copy its weights into the network in place
+        (the session and the runs hold it) and show the new snapshot. Never while a run trains it."""
+        mine = self.session.network
+        if self.runner.is_live or mine is None or network.sizes != mine.sizes:
+            return
+        for old, new in zip(mine.parameters(), network.parameters()):
+            old[...] = new
+        self.session.network_fresh = False
+        self.session.weights_epoch = None
+        self._show_network(mine.copy())
+
+    @Slot(object, str)
+    def _on_fragility_image_chosen(self, image: object, text: str) -> None:
+        self.pad.pad.set_image(image)
+        self.show_tab(TRAINING_TAB)
+        self.statusBar().showMessage(f"In the pad: {text}", 5000)
+
     # -- my digits ---------------------------------------------------------------------------------
 
     def show_my_digits(self) -> None:
@@ -428,6 +452,20 @@ class WindowCommands(_Base):
                                          f"({self._my_digits.folder})", 5000)
         return name
 
+    @Slot()
+    def _on_my_digits_dialog_my_digits_changed(self) -> None:
+        self._update_my_digits_counts()
+
+    @Slot(str)
+    def _on_download_dialog_finished_with(self, path: str) -> None:
+        self.open_dataset(path)
+
+    @Slot(int)
+    def _on_download_dialog_finished(self, _result: int) -> None:
+        dialog, self._download_dialog = self._download_dialog, None
+        if dialog is not None:
+            dialog.deleteLater()
+
     def _update_my_digits_counts(self) -> None:
         try:
             counts = self._my_digits.count_per_class()
@@ -435,3 +473,14 @@ class WindowCommands(_Base):
             self.statusBar().showMessage(str(error), 8000)
             return
         self.controls.set_my_digits_counts(counts.tolist())
+
+
+def dropped_path(urls: list[QUrl]) -> Path | None:
+    """The first dropped local folder, .zip, .npz or MNIST file (``*-ubyte``, ``*.gz``), else None."""
+    for url in urls:
+        if url.isLocalFile():
+            path = Path(url.toLocalFile())
+            name = path.name.lower()
+            if path.is_dir() or path.suffix.lower() in (".zip", ".npz", ".gz") or name.endswith("-ubyte"):
+                return path
+    return None

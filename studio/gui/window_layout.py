@@ -1,8 +1,12 @@
 """Where the window's parts sit: the settings and runs docks, the central tabs, the status bar.
 
-Left: the settings panel in a scrolling dock, and the Runs list of the session in a dock tabbed with it.
-Centre: a stack of the empty page (no data set yet) and four tabs: "Training" (the curves above the
-first layer's weights and the drawing pad), "Saturation & gradients", "Mistakes", "Compare runs".
+Left: the settings panel with, under it, the strip of what training sees (``AugmentStrip``) in a
+scrolling dock, and the Runs list of the session in a dock tabbed with it. Right: the Lessons dock,
+open the first time, then as the learner left it.
+Centre: a stack of the empty page (no data set yet) and six tabs: "Training" (the curves above the
+first layer's weights and the drawing pad with its fooling controls), "Saturation & gradients",
+"Mistakes", "Compare runs", "One update", "Fragility". Each tab's page sits in a scroll area, so a
+page's minimum size never forces the window's (it must fit a 1024x640 screen).
 Status bar: a message area, the data set loading bar with its Cancel button, then the run's state,
 epoch, speed, training time and progress towards Max epochs.
 
@@ -14,12 +18,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QDockWidget, QGroupBox, QLabel, QProgressBar, QPushButton, QScrollArea,
+from PySide6.QtWidgets import (QDockWidget, QFrame, QGroupBox, QLabel, QProgressBar, QPushButton, QScrollArea,
                                QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
 
 from studio.core.history import RunHistory
 from studio.gui.actions import TABS
-from studio.gui.qt_helpers import format_duration, format_rate
+from studio.gui.qt_helpers import format_count, format_duration, format_rate
 
 if TYPE_CHECKING:
     from studio.gui.main_window import MainWindow
@@ -53,7 +57,7 @@ class StatusWidgets:
             return
         self.progress.setRange(0, limit)
         self.progress.setValue(min(epoch, limit))
-        self.progress.setFormat(f"%v / {limit:,} epochs")
+        self.progress.setFormat(f"{format_count(self.progress.value(), limit)} epochs")
         self.progress.show()
 
 
@@ -67,9 +71,17 @@ def titled(title: str, widget: QWidget, tip: str) -> QGroupBox:
 
 
 def build_docks(w: MainWindow) -> None:
-    """The settings dock and the runs dock (tabbed, left), as ``w.settings_dock`` and ``w.runs_dock``."""
+    """The settings dock and the runs dock (tabbed, left), as ``w.settings_dock`` and ``w.runs_dock``;
+    the lessons dock (right), as ``w.lessons_dock``."""
+    settings = QWidget()
+    settings_layout = QVBoxLayout(settings)
+    settings_layout.setContentsMargins(0, 0, 0, 0)
+    settings_layout.addWidget(w.controls)
+    settings_layout.addWidget(titled("What training sees", w.augment_strip,
+                                     "Training digits over the copies an epoch trains on with the "
+                                     "current shift and augmentation settings."))
     scroll = QScrollArea()
-    scroll.setWidget(w.controls)
+    scroll.setWidget(settings)
     scroll.setWidgetResizable(True)
     scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     scroll.setMinimumWidth(w.controls.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 4)
@@ -89,6 +101,23 @@ def build_docks(w: MainWindow) -> None:
     w.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, w.runs_dock)
     w.tabifyDockWidget(w.settings_dock, w.runs_dock)
     w.settings_dock.raise_()
+    w.lessons_dock = QDockWidget("Lessons", w)
+    w.lessons_dock.setObjectName("lessons_dock")
+    w.lessons_dock.setWidget(w.lessons)
+    w.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, w.lessons_dock)
+    w.resizeDocks([w.lessons_dock], [370], Qt.Orientation.Horizontal)
+    # Open the first time; afterwards the saved window state shows or hides it as the learner left it.
+    w.lessons_dock.setVisible(not w.store.flag("lessons/opened", False))
+    w.store.set_value("lessons/opened", True)
+
+
+def scrolling(page: QWidget) -> QScrollArea:
+    """``page`` in a frameless scroll area that resizes it: scroll bars appear only below its minimum."""
+    scroll = QScrollArea()
+    scroll.setWidget(page)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    return scroll
 
 
 def build_central(w: MainWindow) -> None:
@@ -99,6 +128,7 @@ def build_central(w: MainWindow) -> None:
     pad_box = titled("Draw a digit: what does the network think?", w.pad,
                      "Draw with the left mouse button, erase with the right. The bars show the network's "
                      "outputs for your drawing, updated live while it trains.")
+    pad_box.layout().addWidget(w.fool)
     bottom = QSplitter(Qt.Orientation.Horizontal)
     bottom.addWidget(weights_box)
     bottom.addWidget(pad_box)
@@ -114,8 +144,9 @@ def build_central(w: MainWindow) -> None:
     w.view_tabs = QTabWidget()
     w.view_tabs.setObjectName("view_tabs")
     w.view_tabs.setDocumentMode(True)
-    for page, (name, _, tip) in zip((w.main_splitter, w.diagnostics, w.confusion, w.compare), TABS):
-        index = w.view_tabs.addTab(page, name)
+    pages = (w.main_splitter, w.diagnostics, w.confusion, w.compare, w.one_update, w.fragility)
+    for page, (name, _, tip) in zip(pages, TABS):
+        index = w.view_tabs.addTab(scrolling(page), name)
         w.view_tabs.setTabToolTip(index, tip)
     w.stack = QStackedWidget()
     w.stack.addWidget(w.empty_page)

@@ -82,7 +82,7 @@ def test_a_run_fills_the_views_and_marks_the_best_epoch(qtbot: QtBot, window: Ma
 
     # Saturation & gradients measured the final snapshot, as of the last epoch.
     window.actions.tab_actions[DIAGNOSTICS_TAB].trigger()
-    assert window.view_tabs.currentWidget() is window.diagnostics and window.diagnostics.isVisible()
+    assert window.view_tabs.currentWidget().widget() is window.diagnostics and window.diagnostics.isVisible()
     window.diagnostics.flush()
     recorded = window.diagnostics.tracker.epochs()
     assert recorded[0] == 0 and recorded[-1] == last and len(recorded) >= 2
@@ -94,7 +94,7 @@ def test_a_run_fills_the_views_and_marks_the_best_epoch(qtbot: QtBot, window: Ma
     # Mistakes: the confusion matrix of the final network on the test set matches the run's last
     # test accuracy, measured by the training itself.
     window.actions.tab_actions[MISTAKES_TAB].trigger()
-    assert window.view_tabs.currentWidget() is window.confusion
+    assert window.view_tabs.currentWidget().widget() is window.confusion
     matrix = window.confusion.matrix()
     assert matrix is not None and matrix.sum() == len(window.dataset.test)
     assert np.trace(matrix) / matrix.sum() == pytest.approx(test_acc[-1])
@@ -193,7 +193,7 @@ def test_compare_tab_follows_the_settings_and_closing_mid_comparison_ends_it(qtb
     compare = window.compare
     compare.set_base_config(PRESETS["best"])                         # showing the tab takes the panel's
     window.actions.tab_actions[COMPARE_TAB].trigger()
-    assert window.view_tabs.currentWidget() is compare
+    assert window.view_tabs.currentWidget().widget() is compare
     assert compare.base_config() == window.controls.config() and compare.base_config().hidden == (12,)
     window.controls.lr_spin.setValue(0.125)
     assert compare.base_config().lr == 0.125
@@ -214,11 +214,12 @@ def test_tabs_menus_and_the_fast_preset(qtbot: QtBot, make_window: Callable[[], 
                                         data_dir: Path) -> None:
     window = make_window(config=None, size=(1440, 900))
     assert [window.view_tabs.tabText(i) for i in range(window.view_tabs.count())] == \
-        ["Training", "Saturation && gradients", "Mistakes", "Compare runs"]
-    assert [a.shortcut().toString() for a in window.actions.tab_actions] == ["Ctrl+1", "Ctrl+2", "Ctrl+3", "Ctrl+4"]
+        ["Training", "Saturation && gradients", "Mistakes", "Compare runs", "One update", "Fragility"]
+    assert [a.shortcut().toString() for a in window.actions.tab_actions] == \
+        ["Ctrl+1", "Ctrl+2", "Ctrl+3", "Ctrl+4", "Ctrl+5", "Ctrl+6"]
     assert not any(a.isEnabled() for a in window.actions.tab_actions)      # nothing to look at yet
     view_menu = window.menuBar().actions()[2].menu()
-    assert view_menu.actions()[:4] == window.actions.tab_actions
+    assert view_menu.actions()[:6] == window.actions.tab_actions
     run_menu = window.menuBar().actions()[1].menu()
     assert window.actions.restore_best_action in run_menu.actions() and not window.actions.restore_best_action.isEnabled()
     assert window.restore_best_weights() is False

@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 
 from studio.core.data import Dataset, Split, load_dataset
 from studio.core.network import Network
+from studio.core.pad_normalise import normalise_drawing
 from studio.gui.pad_panel import PadPanel
 from tests.gui.pad_drag import drag
 
@@ -17,6 +18,11 @@ def make_split(n: int, seed: int) -> Split:
     labels = rng.integers(0, 10, n).astype(np.int64)
     names = tuple(f"{d}_{i}.txt" for i, d in enumerate(labels))
     return Split(images, labels, names)
+
+
+def network_view(panel: PadPanel, image: np.ndarray) -> np.ndarray:
+    """(1, 1024) float: what the panel's network reads for ``image`` (normalised like the data, the default)."""
+    return normalise_drawing(image, panel.input_preview.style())[None].astype(float)
 
 
 @pytest.fixture
@@ -52,7 +58,7 @@ def test_set_network_predicts_the_current_drawing_at_once(qtbot, panel: PadPanel
     panel.pad.set_image(drawing)
     with qtbot.waitSignal(panel.prediction_changed, timeout=1000) as blocker:
         panel.set_network(network)
-    expected = network.predict_proba(drawing[None].astype(float))[0]
+    expected = network.predict_proba(network_view(panel, drawing))[0]
     np.testing.assert_allclose(blocker.args[0], expected)
     np.testing.assert_allclose(panel.prediction_view.probabilities(), expected)
     assert panel.prediction_view.predicted_digit() == int(np.argmax(expected))
@@ -69,7 +75,7 @@ def test_a_stroke_changes_the_prediction_to_the_networks_output_for_the_pad(
     panel.prediction_changed.connect(seen.append)
     drag(qtbot, panel.pad, [(5, 16), (12, 16), (20, 16), (27, 16)])
     assert seen, "drawing must trigger a prediction"
-    expected = network.predict_proba(panel.image()[None].astype(float))[0]
+    expected = network.predict_proba(network_view(panel, panel.image()))[0]
     np.testing.assert_allclose(seen[-1], expected)
     np.testing.assert_allclose(panel.prediction_view.bar_heights(), expected)
     assert not np.allclose(seen[-1], before)
@@ -81,7 +87,7 @@ def test_a_new_network_repredicts_the_same_drawing(qtbot, panel: PadPanel, netwo
     other = Network.initialised((1024, 16, 16, 10), init="randn", seed=7)
     with qtbot.waitSignal(panel.prediction_changed, timeout=1000) as blocker:
         panel.set_network(other)
-    expected = other.predict_proba(panel.image()[None].astype(float))[0]
+    expected = other.predict_proba(network_view(panel, panel.image()))[0]
     np.testing.assert_allclose(blocker.args[0], expected)
     panel.set_network(None)
     assert panel.prediction_view.probabilities() is None
@@ -96,7 +102,7 @@ def test_loading_a_sample_puts_exactly_its_image_in_the_pad(panel: PadPanel, dat
     np.testing.assert_array_equal(panel.image(), dataset.train.images[7])
     name, label = dataset.train.names[7], int(dataset.train.labels[7])
     assert panel.sample_text().startswith(f"sample {name}, label {label}")
-    expected = network.predict_proba(dataset.train.images[7][None].astype(float))[0]
+    expected = network.predict_proba(network_view(panel, dataset.train.images[7]))[0]
     np.testing.assert_allclose(panel.prediction_view.probabilities(), expected)
 
 
@@ -243,3 +249,77 @@ def test_add_to_my_digits_asks_only_when_there_is_ink(qtbot, panel: PadPanel, da
     panel.set_dataset(dataset)
     panel.load_sample("train", 0)                        # a loaded sample counts as a drawing
     assert button.isEnabled()
+
+
+def test_an_untrained_network_says_so_instead_of_naming_a_digit(qtbot, panel: PadPanel,
+                                                                 network: Network) -> None:
+    drag(qtbot, panel.pad, [(8, 16), (24, 16)])
+    panel.set_network(network, trained=False)
+    view = panel.prediction_view
+    assert view.digit_text() == "?"
+    assert "untrained" in view.hint_text().lower() and "random" in view.hint_text().lower()
+    assert view.predicted_digit() is None
+    assert view.bar_heights().any()                    # the random outputs are still drawn
+    panel.set_network(network, trained=True)
+    assert view.digit_text() == str(view.predicted_digit())
+    assert view.hint_text() == ""
+
+
+def test_another_data_set_clears_a_sample_of_the_old_one_but_keeps_my_drawing(
+        qtbot, panel: PadPanel, dataset: Dataset) -> None:
+    panel.set_dataset(dataset)
+    panel.load_sample("train", 3)
+    drag(qtbot, panel.pad, [(1, 1), (1, 5)])                # edited: still the old set's sample
+    other = Dataset("other", "made in the test", make_split(7, seed=5), None)
+    panel.set_dataset(other)
+    assert not panel.image().any()
+    assert panel.sample_text() == "Your own drawing."
+    drag(qtbot, panel.pad, [(8, 16), (24, 16)])            # the learner's own drawing stays
+    panel.set_dataset(dataset)
+    assert panel.image().any()
+
+
+def test_nothing_moves_when_the_sample_text_or_the_hint_changes(qtbot, panel: PadPanel, dataset: Dataset,
+                                                                network: Network) -> None:
+    panel.resize(520, 420)
+    panel.set_dataset(Dataset("tiny", "x", make_split(12, seed=1), None))
+    panel.set_network(network)
+    watched = (panel._random_button, panel.pad, panel.prediction_view._plot, panel._index_spin)
+    before = settled(qtbot, watched)
+    long = Split(dataset.train.images, dataset.train.labels,
+                 tuple(f"{l}_{'a-very-long-sample-file-name-that-wraps' * 2}.txt" for l in dataset.train.labels))
+    panel.set_dataset(Dataset("tiny", "x", long, None))
+    panel.load_sample("train", 2)                     # a description that wraps
+    drag(qtbot, panel.pad, [(8, 16), (24, 16)])       # a prediction instead of the hint
+    assert settled(qtbot, watched) == before
+
+
+def settled(qtbot, widgets) -> list:
+    """The widgets' geometries once two looks 50 ms apart agree (layouts settle in posted events)."""
+    last = None
+    for _ in range(40):
+        qtbot.wait(50)
+        now = [w.geometry() for w in widgets]
+        if now == last:
+            return now
+        last = now
+    return last
+
+
+def test_the_preview_shows_what_the_network_reads_and_the_option_switches_it_off(
+        qtbot, panel: PadPanel, network: Network) -> None:
+    panel.set_network(network)
+    preview = panel.input_preview
+    assert preview.normalising()                                     # on by default
+    drag(qtbot, panel.pad, [(4, 4), (4, 8), (10, 8)])                # small, in a corner
+    shown = preview.shown()
+    np.testing.assert_array_equal(shown, normalise_drawing(panel.image(), preview.style()))
+    rows = np.nonzero(shown.reshape(32, 32).any(axis=1))[0]
+    assert rows[-1] - rows[0] >= 28                                  # scaled to the data's height
+    np.testing.assert_allclose(panel.prediction_view.probabilities(),
+                               network.predict_proba(shown[None].astype(float))[0])
+    with qtbot.waitSignal(panel.prediction_changed, timeout=1000) as blocker:
+        preview.normalise_check.click()
+    assert not preview.normalising()
+    np.testing.assert_array_equal(preview.shown(), panel.image())
+    np.testing.assert_allclose(blocker.args[0], network.predict_proba(panel.image()[None].astype(float))[0])
