@@ -33,6 +33,8 @@ from studio.gui.fool_runner import JobRunner
 
 #: How many of the easiest samples are shown (per model), clickable into the pad.
 EASIEST_SHOWN = 10
+#: ...in rows of this many buttons.
+EASIEST_PER_ROW = 5
 _COLOURS = ((40, 100, 200), (230, 130, 30))
 
 
@@ -102,17 +104,21 @@ class FragilityView(QWidget):
         self._easiest_layout = QGridLayout(self._easiest)
         self.easiest_buttons: list[QToolButton] = []
 
+        # Two rows (what to measure; the buttons and the progress): the tab fits a narrow window.
         controls = QHBoxLayout()
         for label, widget in (("Split", self._split_combo), ("Samples", self._samples_spin),
                               ("Cap (flips)", self._cap_spin)):
             controls.addWidget(QLabel(label))
             controls.addWidget(widget)
-        controls.addWidget(self.measure_button)
-        controls.addWidget(self.compare_button)
-        controls.addWidget(self.cancel_button)
-        controls.addWidget(self.progress, 1)
+        controls.addStretch(1)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.measure_button)
+        buttons.addWidget(self.compare_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.progress, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
+        layout.addLayout(buttons)
         layout.addWidget(self.status_label)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.summary_label)
@@ -247,7 +253,7 @@ class FragilityView(QWidget):
         for row, (name, result) in enumerate(self._results):
             label = QLabel(name)
             label.setTextFormat(Qt.TextFormat.PlainText)      # a file name is not markup
-            self._easiest_layout.addWidget(label, row, 0)
+            self._easiest_layout.addWidget(label, 2 * row, 0)      # two rows of buttons per model: narrow
             for column, position in enumerate(result.easiest(EASIEST_SHOWN), start=1):
                 if not result.changed[position]:
                     break
@@ -264,5 +270,6 @@ class FragilityView(QWidget):
                 button.setToolTip(text)
                 image = split.images[index].copy()
                 button.clicked.connect(lambda _=False, i=image, t=text: self.image_chosen.emit(i.copy(), t))
-                self._easiest_layout.addWidget(button, row, column)
+                self._easiest_layout.addWidget(button, 2 * row + (column - 1) // EASIEST_PER_ROW,
+                                               1 + (column - 1) % EASIEST_PER_ROW)
                 self.easiest_buttons.append(button)

@@ -84,6 +84,7 @@ class OneUpdateView(QWidget):
         self._index_spin.setKeyboardTracking(False)
         self._sample_label = QLabel("")
         self._sample_label.setTextFormat(Qt.TextFormat.PlainText)   # it may quote a file name
+        self._sample_label.setWordWrap(True)      # long texts wrap: the tab fits a narrow window
         for signal in (self._source_combo.currentIndexChanged, self._label_spin.valueChanged,
                        self._split_combo.currentIndexChanged, self._index_spin.valueChanged):
             signal.connect(self._on_sample_controls_changed)
@@ -104,6 +105,7 @@ class OneUpdateView(QWidget):
         self._formula_label = QLabel("")
         self._formula_label.setTextFormat(Qt.TextFormat.RichText)
         self._formula_label.setStyleSheet("font-size: 15pt; padding: 2px 6px;")
+        self._formula_label.setWordWrap(True)
         self.bars = VectorBars()
         self.pictures = PicturePair()
         self._plots = QStackedWidget()

@@ -16,7 +16,7 @@ Left out: doing any of it (the window), and the curves (the metrics plot).
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
 from studio.core.session import Run, Session
 
@@ -56,9 +56,9 @@ class RunsView(QWidget):
                                     "model file")
         self.csv_button = QPushButton("Export CSV...")
         self.csv_button.setToolTip("Save this run's numbers, epoch by epoch, as CSV")
-        buttons = QHBoxLayout()
-        for button in (self.bring_back_button, self.save_button, self.best_button, self.csv_button):
-            buttons.addWidget(button)
+        buttons = QGridLayout()                   # two by two: the dock stays as narrow as the settings
+        for k, button in enumerate((self.bring_back_button, self.save_button, self.best_button, self.csv_button)):
+            buttons.addWidget(button, k // 2, k % 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.list)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QDockWidget, QFrame, QGroupBox, QLabel, QProgressBar, QPushButton, QScrollArea,
-                               QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
+                               QSizePolicy, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
 
 from studio.core.history import RunHistory
 from studio.gui.actions import TABS
@@ -28,6 +28,8 @@ from studio.gui.qt_helpers import format_count, format_duration, format_rate
 if TYPE_CHECKING:
     from studio.gui.main_window import MainWindow
 
+#: Screens at least this wide (px) show the Lessons dock as a third column; narrower ones, under the settings.
+WIDE_SCREEN = 1500
 STATE_NAMES = {"idle": "Ready", "running": "Training", "paused": "Paused", "stopping": "Stopping"}
 
 
@@ -72,7 +74,7 @@ def titled(title: str, widget: QWidget, tip: str) -> QGroupBox:
 
 def build_docks(w: MainWindow) -> None:
     """The settings dock and the runs dock (tabbed, left), as ``w.settings_dock`` and ``w.runs_dock``;
-    the lessons dock (right), as ``w.lessons_dock``."""
+    the lessons dock (right on a wide screen, else under the settings), as ``w.lessons_dock``."""
     settings = QWidget()
     settings_layout = QVBoxLayout(settings)
     settings_layout.setContentsMargins(0, 0, 0, 0)
@@ -91,6 +93,15 @@ def build_docks(w: MainWindow) -> None:
     w.settings_dock.setWidget(scroll)
     w.settings_dock.setFeatures(features)
     w.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, w.settings_dock)
+    w.lessons_dock = QDockWidget("Lessons", w)
+    w.lessons_dock.setObjectName("lessons_dock")
+    w.lessons_dock.setWidget(w.lessons)
+    w.lessons_dock.setFeatures(features)
+    if w.screen().availableGeometry().width() >= WIDE_SCREEN:
+        w.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, w.lessons_dock)
+        w.resizeDocks([w.lessons_dock], [370], Qt.Orientation.Horizontal)
+    else:                                         # a third column would squeeze the pad: under the settings
+        w.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, w.lessons_dock, Qt.Orientation.Vertical)
     w.runs_dock = QDockWidget("Runs", w)
     w.runs_dock.setObjectName("runs_dock")
     w.runs_dock.setWidget(w.runs_view)
@@ -101,22 +112,22 @@ def build_docks(w: MainWindow) -> None:
     w.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, w.runs_dock)
     w.tabifyDockWidget(w.settings_dock, w.runs_dock)
     w.settings_dock.raise_()
-    w.lessons_dock = QDockWidget("Lessons", w)
-    w.lessons_dock.setObjectName("lessons_dock")
-    w.lessons_dock.setWidget(w.lessons)
-    w.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, w.lessons_dock)
-    w.resizeDocks([w.lessons_dock], [370], Qt.Orientation.Horizontal)
     # Open the first time; afterwards the saved window state shows or hides it as the learner left it.
     w.lessons_dock.setVisible(not w.store.flag("lessons/opened", False))
     w.store.set_value("lessons/opened", True)
 
 
-def scrolling(page: QWidget) -> QScrollArea:
-    """``page`` in a frameless scroll area that resizes it: scroll bars appear only below its minimum."""
+def scrolling(page: QWidget, sideways_only: bool = False) -> QScrollArea:
+    """``page`` in a frameless scroll area that resizes it: scroll bars appear only below its minimum.
+    ``sideways_only``: as tall as the page always (a row of controls narrower than its buttons)."""
     scroll = QScrollArea()
     scroll.setWidget(page)
     scroll.setWidgetResizable(True)
     scroll.setFrameShape(QFrame.Shape.NoFrame)
+    if sideways_only:
+        scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setSizeAdjustPolicy(QScrollArea.SizeAdjustPolicy.AdjustToContents)
+        scroll.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
     return scroll
 
 
@@ -128,7 +139,7 @@ def build_central(w: MainWindow) -> None:
     pad_box = titled("Draw a digit: what does the network think?", w.pad,
                      "Draw with the left mouse button, erase with the right. The bars show the network's "
                      "outputs for your drawing, updated live while it trains.")
-    pad_box.layout().addWidget(w.fool)
+    pad_box.layout().addWidget(scrolling(w.fool, sideways_only=True))
     bottom = QSplitter(Qt.Orientation.Horizontal)
     bottom.addWidget(weights_box)
     bottom.addWidget(pad_box)
@@ -136,6 +147,8 @@ def build_central(w: MainWindow) -> None:
     bottom.setStretchFactor(1, 4)
     w.main_splitter = QSplitter(Qt.Orientation.Vertical)
     w.main_splitter.setObjectName("main_splitter")
+    # Tall enough for readable axes: on a short window the page scrolls rather than crushing the curves.
+    w.metrics.setMinimumHeight(max(w.metrics.minimumSizeHint().height(), 230))
     w.main_splitter.addWidget(w.metrics)
     w.main_splitter.addWidget(bottom)
     w.main_splitter.setStretchFactor(0, 1)
@@ -144,6 +157,7 @@ def build_central(w: MainWindow) -> None:
     w.view_tabs = QTabWidget()
     w.view_tabs.setObjectName("view_tabs")
     w.view_tabs.setDocumentMode(True)
+    w.view_tabs.setUsesScrollButtons(True)        # six names need not set the window's width
     pages = (w.main_splitter, w.diagnostics, w.confusion, w.compare, w.one_update, w.fragility)
     for page, (name, _, tip) in zip(pages, TABS):
         index = w.view_tabs.addTab(scrolling(page), name)

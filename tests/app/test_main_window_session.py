@@ -137,11 +137,11 @@ def test_a_huge_network_is_refused_and_not_remembered(qtbot: QtBot, make_window:
     before = window.network
     window.controls.hidden_edit.setFocus()
     window.controls.hidden_edit.selectAll()
-    qtbot.keyClicks(window.controls.hidden_edit, ",".join(["9999"] * 8))
+    qtbot.keyClicks(window.controls.hidden_edit, ",".join(["4096"] * 8))    # each layer within its limit
     qtbot.keyClick(window.controls.hidden_edit, Qt.Key.Key_Return)
-    assert window.controls.config().hidden == (9999,) * 8
+    assert window.controls.config().hidden == (4096,) * 8
     assert "more than the studio" in window.statusBar().currentMessage()
-    assert window.network is before                        # no 5.7 GB network
+    assert window.network is before                        # no 0.9 GB network
     window.controls.reset_action.trigger()
     assert window.errors and window.errors[-1][0] == "Cannot build the network"
     assert window.network is before
