@@ -163,7 +163,7 @@ def build_central(w: MainWindow) -> None:
         index = w.view_tabs.addTab(scrolling(page), name)
         w.view_tabs.setTabToolTip(index, tip)
     w.stack = QStackedWidget()
-    w.stack.addWidget(w.empty_page)
+    w.stack.addWidget(scrolling(w.empty_page))
     w.stack.addWidget(w.view_tabs)
     w.setCentralWidget(w.stack)
 
