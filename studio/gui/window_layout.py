@@ -1,8 +1,9 @@
 """Where the window's parts sit: the settings and runs docks, the central tabs, the status bar.
 
 Left: the settings panel with, under it, the strip of what training sees (``AugmentStrip``) in a
-scrolling dock, and the Runs list of the session in a dock tabbed with it. Right: the Lessons dock,
-open the first time, then as the learner left it.
+scrolling dock, and the Runs list of the session in a dock tabbed with it. The Lessons dock: right on
+a screen at least ``WIDE_SCREEN`` wide, else under the settings; open the first time, then as the
+learner left it.
 Centre: a stack of the empty page (no data set yet) and six tabs: "Training" (the curves above the
 first layer's weights and the drawing pad with its fooling controls), "Saturation & gradients",
 "Mistakes", "Compare runs", "One update", "Fragility". Each tab's page sits in a scroll area, so a
