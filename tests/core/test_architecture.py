@@ -25,8 +25,10 @@ def test_importing_every_core_module_and_the_cli_loads_no_qt() -> None:
 
 
 def test_no_module_of_the_studio_takes_part_in_an_import_cycle() -> None:
-    """Late imports inside functions count too: grimp reads every import statement."""
-    graph = grimp.build_graph("studio")
+    """Late imports inside functions count too: grimp reads every import statement. Imports under
+    ``if TYPE_CHECKING:`` never run (the window's helper modules name ``MainWindow`` in annotations
+    only), so they are left out."""
+    graph = grimp.build_graph("studio", exclude_type_checking_imports=True)
     cycles = sorted({tuple(sorted((module, imported)))
                      for module in graph.modules
                      for imported in graph.find_modules_directly_imported_by(module)
