@@ -50,7 +50,7 @@ def test_a_huge_network_is_refused_before_it_is_built() -> None:
     with pytest.raises(ValueError, match="hidden layers|weights and biases"):
         check_network_size(huge)
     with pytest.raises(ValueError, match="more than the studio holds"):
-        Session().build_network(replace(SMALL, hidden=(100_000, 100_000)))
+        Session().build_network(replace(SMALL, hidden=(4096, 4096, 4096)))   # each layer within its limit
     check_network_size(PRESETS["best"])          # the biggest preset fits
     assert parameter_count(PRESETS["best"].sizes()) < MAX_PARAMETERS
 
