@@ -39,13 +39,11 @@ from typing import IO, Any
 from studio.core.data import Dataset
 from studio.core.history import CSV_HEADER, RunHistory
 from studio.core.network import Network
-from studio.core.training import PRESETS, EpochFinished, TrainingConfig
+# The rule of which settings define a network lives beside the settings (training.py); the session uses it.
+from studio.core.training import NETWORK_FIELDS, PRESETS, EpochFinished, TrainingConfig, needs_new_network
 
 #: The studio's digits: 32x32 pictures in, ten classes out.
 INPUTS, CLASSES = 1024, 10
-
-#: The settings that define a network: changing one needs a new network (the others steer training).
-NETWORK_FIELDS: tuple[str, ...] = ("hidden", "activation", "loss", "init", "init_scale", "bias_init", "seed")
 
 #: Largest network the window builds, in weights and biases (40 MB a copy in float64; the window keeps
 #: a few copies: the training network, the latest snapshot, the best epoch's, earlier runs').
@@ -65,11 +63,6 @@ FORM_LIMITS: dict[str, tuple[float, float]] = {
     "max_epochs": (1, 10_000_000),
     "seed": (0, 2_147_483_647),
 }
-
-
-def needs_new_network(a: TrainingConfig, b: TrainingConfig) -> bool:
-    """True if ``a`` and ``b`` differ in a setting that defines the network (``NETWORK_FIELDS``)."""
-    return any(getattr(a, name) != getattr(b, name) for name in NETWORK_FIELDS)
 
 
 def parameter_count(sizes: Sequence[int]) -> int:

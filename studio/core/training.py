@@ -284,8 +284,10 @@ PRESET_DESCRIPTIONS: dict[str, str] = {
                "learning rate 0.01, one update per sample, one fixed sample order. Slow but faithful: "
                "expect training accuracy near 99% after several hundred epochs, test accuracy near 91%.",
     "best": "The most accurate recipe known for these digits: two ReLU layers of 256 and 128 units, "
-            "softmax + cross-entropy, He initialisation, batches of 64 with momentum 0.9, weight decay "
-            "and random shifts of up to 2 pixels. About 99% test accuracy after its 80 epochs.",
+            "softmax + cross-entropy, He initialisation, batches of 64 with momentum 0.9, weight decay, "
+            "random shifts of up to 2 pixels and every augmentation (rotate, scale, shear, thickness, "
+            "elastic), so that it also reads other people's handwriting. About 99.4% test accuracy after "
+            "its 80 epochs.",
     "fast": "The quickest to a good result: one layer of 32 tanh units, softmax + cross-entropy, Xavier "
             "initialisation, batches of 32 with momentum 0.9. On the tutorial's digits it passes 97% "
             "test accuracy within a few epochs, about a tenth of a second.",

@@ -26,7 +26,7 @@ it once a network is built. Texts that come and go (that hint, the initialiser's
 row of my digits) have their room reserved, so nothing below them moves.
 
 Left out: file dialogs (the window's), and deciding when a new network is needed
-(``studio.core.session.NETWORK_FIELDS`` says which settings define one).
+(``studio.core.training.NETWORK_FIELDS`` says which settings define one).
 """
 from __future__ import annotations
 
@@ -41,9 +41,12 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
 
 from studio.core.augment import AUGMENT_DESCRIPTIONS, AUGMENTS
 from studio.core.data import Dataset
-from studio.core.network import ACTIVATIONS, BIAS_INITS, INIT_DESCRIPTIONS, INITS, LOSSES
-from studio.core.session import NETWORK_FIELDS, needs_new_network  # noqa: F401  (moved to core; re-exported)
-from studio.core.training import ORDER_DESCRIPTIONS, ORDERS, PRESETS, TrainingConfig
+from studio.core.network import (ACTIVATION_DESCRIPTIONS, ACTIVATIONS, BIAS_INITS, INIT_DESCRIPTIONS, INITS,
+                                 LOSS_DESCRIPTIONS, LOSS_NAMES, LOSSES)
+from studio.core.training import NETWORK_FIELDS, needs_new_network  # noqa: F401  (the rule lives in core; re-exported)
+from studio.core.training import (EARLY_STOPPING_DESCRIPTION, ENGINE_DESCRIPTIONS, ORDER_DESCRIPTIONS, ORDERS,
+                                  PRESET_DESCRIPTIONS, PRESETS, TrainingConfig, format_hidden_sizes,
+                                  parse_hidden_sizes)
 from studio.gui.qt_helpers import ReservedHeightLabel
 
 #: Settings that define the network itself: changing one means a new network (a new run).
@@ -55,55 +58,26 @@ MY_DIGITS_TIP = ("Add your own drawings (saved with \"Add to my digits as...\" u
 _NO_DATA_TEXT = ("Open a folder with trainingDigits/ and testDigits/, a folder of digit files, a .zip of "
                  "either, MNIST files, or pictures in folders 0/ to 9/.")
 
-LOSS_NAMES: dict[str, str] = {"sse": "sigmoid + squared error", "ce": "softmax + cross-entropy"}
 ORDER_NAMES: dict[str, str] = {"shuffle": "new shuffle every epoch", "permuted": "one fixed random order",
                                "dataset": "data set order"}
-ACTIVATION_TIPS: dict[str, str] = {
-    "sigmoid": "1 / (1 + e^-z): the tutorial's. Smooth, outputs 0..1; its slope is at most 0.25 and "
-               "near 0 when saturated, so deep or badly initialised networks learn slowly.",
-    "tanh": "tanh(z): like sigmoid but centred on 0 (outputs -1..1), which usually learns faster.",
-    "relu": "max(0, z): cheap, does not saturate for z > 0; pair it with He initialisation. Units "
-            "that only ever see z < 0 stop learning ('dead').",
-}
-LOSS_TIPS: dict[str, str] = {
-    "sse": "The tutorial's: sigmoid outputs and C = 1/2 sum (a - y)^2. The output error carries a "
-           "factor a(1 - a), tiny when an output is confidently wrong, so learning can stall.",
-    "ce": "Softmax outputs (they sum to 1) and cross-entropy C = -log a_correct. The output error is "
-          "simply a - y: a confidently wrong output learns fastest. Usually trains much faster.",
-}
-PRESET_TIPS: dict[str, str] = {
-    "article": "The tutorial exactly: 1024-16-16-10 sigmoid, squared error, randn weights and biases, "
-               "learning rate 0.01, one update per sample, one fixed sample order. Slow but faithful: "
-               "expect training accuracy near 99% after several hundred epochs, test accuracy near 91%.",
-    "best": "The most accurate recipe known for these digits: two ReLU layers of 256 and 128 units, "
-            "softmax + cross-entropy, He initialisation, batches of 64 with momentum 0.9, weight decay, "
-            "random shifts of up to 2 pixels and every augmentation (rotate, scale, shear, thickness, "
-            "elastic), so it also reads other people's handwriting. Expect about 99% test accuracy "
-            "within a minute.",
-    "fast": "The quickest to a good result: one layer of 32 tanh units, softmax + cross-entropy, Xavier "
-            "initialisation, batches of 32 with momentum 0.9. On the tutorial's digits it passes 97% "
-            "test accuracy within a few epochs, about a tenth of a second.",
-}
+# The teaching texts of every choice live once in core, beside what they describe; --help shows them too.
+ACTIVATION_TIPS = ACTIVATION_DESCRIPTIONS
+LOSS_TIPS = LOSS_DESCRIPTIONS
+PRESET_TIPS = PRESET_DESCRIPTIONS
 
 NETWORK_HINT = "Settings changed: Start builds a new network"
 NETWORK_HINT_TIP = ("A setting that defines the network (layers, activation, loss, initialisation, "
                     "seed) was changed after training: Start builds a new network with it (a new run); "
                     "Reset does it now.")
 
-EARLY_STOPPING_TIP = ("Stop the run once this many epochs in a row have brought no better test accuracy "
-                      "(training accuracy if the data set has no test part); off at 0. The weights of "
-                      "the best epoch are kept either way: Run > Restore best weights puts them back. "
-                      "Editable during a run: it counts from the next epoch.")
+EARLY_STOPPING_TIP = (f"{EARLY_STOPPING_DESCRIPTION} Off at 0. Editable during a run: it counts from the "
+                      f"next epoch; Run > Restore best weights puts the best epoch back.")
 
 
 def parse_hidden(text: str) -> tuple[int, ...]:
-    """``"16, 16"`` -> ``(16, 16)``; ``""`` -> ``()`` (no hidden layer). Raises ``ValueError``."""
-    parts = [p.strip() for p in text.split(",")]
-    if parts == [""]:
-        return ()
-    if any(not p.isascii() or not p.isdigit() or int(p) < 1 for p in parts):
-        raise ValueError(f"hidden layer sizes must be whole numbers >= 1 separated by commas, got {text!r}")
-    return tuple(int(p) for p in parts)
+    """``"16, 16"`` or ``"16-16"`` -> ``(16, 16)``; ``""`` -> ``()`` (no hidden layer). Raises
+    ``ValueError``. The command line's parser (``training.parse_hidden_sizes``), with its limits."""
+    return parse_hidden_sizes(text)
 
 
 class CompactSpinBox(QDoubleSpinBox):
@@ -165,8 +139,8 @@ class ControlsPanel(QWidget):
         self._locked_widgets: list[QWidget] = [
             self.hidden_edit, self.activation_combo, self.loss_combo, self.init_combo, self.scale_spin,
             self.bias_combo, self.seed_spin, self.batch_spin, self.momentum_spin, self.decay_spin,
-            self.shift_spin, self.augment_button, self.order_combo, self.max_epochs_spin, self.article_button, self.best_button,
-            self.fast_button, self.my_digits_check,
+            self.shift_spin, self.augment_button, self.order_combo, self.max_epochs_spin, self.readable_check,
+            self.article_button, self.best_button, self.fast_button, self.my_digits_check,
         ]
         for widget in self._locked_widgets + [self.lr_spin, self.early_stopping_spin]:
             self._base_tips[widget] = widget.toolTip()
@@ -296,9 +270,9 @@ class ControlsPanel(QWidget):
         form = QFormLayout(box)
         self.hidden_edit = QLineEdit()
         self.hidden_edit.setValidator(QRegularExpressionValidator(
-            QRegularExpression(r"^\s*(?:[1-9][0-9]{0,3}(?:\s*,\s*[1-9][0-9]{0,3}){0,7}\s*,?\s*)?$")))
+            QRegularExpression(r"^\s*(?:[1-9][0-9]{0,3}(?:\s*[,\-x ]\s*[1-9][0-9]{0,3}){0,7}\s*[,\-x]?\s*)?$")))
         self.hidden_edit.setPlaceholderText("none (inputs straight to outputs)")
-        self.hidden_edit.setToolTip("Units in each hidden layer, separated by commas: 16,16 is the "
+        self.hidden_edit.setToolTip("Units in each hidden layer, separated by commas or dashes: 16,16 is the "
                                     "tutorial's two layers of 16. More units learn more but take longer; "
                                     "empty means no hidden layer at all (a linear classifier).")
         self.activation_combo = QComboBox()
@@ -440,6 +414,11 @@ class ControlsPanel(QWidget):
         self.early_stopping_spin.setToolTip(EARLY_STOPPING_TIP)
         form.addRow("Max epochs:", self.max_epochs_spin)
         form.addRow("Early stopping:", self.early_stopping_spin)
+        # The code you read is the code that runs: this trains with network.py's backward pass.
+        self.readable_check = QCheckBox("Run the readable code (slower)")
+        self.readable_check.setToolTip(f"{ENGINE_DESCRIPTIONS['readable']}\n\nOff: {ENGINE_DESCRIPTIONS['fast']}")
+        self.readable_check.toggled.connect(self._on_readable_check_toggled)
+        form.addRow(self.readable_check)
         for spin in (self.lr_spin, self.batch_spin, self.momentum_spin, self.decay_spin, self.shift_spin,
                      self.max_epochs_spin, self.early_stopping_spin):
             spin.setKeyboardTracking(False)
@@ -471,6 +450,7 @@ class ControlsPanel(QWidget):
             order=self.order_combo.currentData(),
             max_epochs=int(self.max_epochs_spin.value()) or None,
             seed=int(self.seed_spin.value()),
+            engine="readable" if self.readable_check.isChecked() else "fast",
         )
         config.validate()
         return config
@@ -484,7 +464,7 @@ class ControlsPanel(QWidget):
     def _fill(self, config: TrainingConfig) -> None:
         self._filling = True
         try:
-            self.hidden_edit.setText(",".join(str(h) for h in config.hidden))
+            self.hidden_edit.setText(format_hidden_sizes(config.hidden))
             _select(self.activation_combo, config.activation)
             _select(self.loss_combo, config.loss)
             _select(self.init_combo, config.init)
@@ -498,6 +478,7 @@ class ControlsPanel(QWidget):
             self.shift_spin.setValue(config.shift)
             for name, action in self.augment_actions.items():
                 action.setChecked(name in config.augment)
+            self.readable_check.setChecked(config.engine == "readable")
             _select(self.order_combo, config.order)
             self.max_epochs_spin.setValue(config.max_epochs or 0)
         finally:
@@ -518,6 +499,10 @@ class ControlsPanel(QWidget):
 
     @Slot(bool)
     def _on_augment_action_toggled(self, _checked: bool) -> None:
+        self._on_form_edited()
+
+    @Slot(bool)
+    def _on_readable_check_toggled(self, _checked: bool) -> None:
         self._on_form_edited()
 
     @Slot()

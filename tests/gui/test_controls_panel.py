@@ -99,7 +99,7 @@ def test_hidden_sizes_reject_what_is_not_a_list_of_sizes(qtbot: QtBot, panel: Co
     qtbot.keyClicks(panel.hidden_edit, "a0-7")        # the validator lets none of it in except the 7
     assert panel.hidden_edit.text() == "7"
     panel.hidden_edit.setText("16,0")                 # setText bypasses the validator
-    with pytest.raises(ValueError, match="hidden layer sizes"):
+    with pytest.raises(ValueError, match="hidden layer needs 1 to 4096 units"):
         panel.config()
     assert parse_hidden(" 16, 8 ") == (16, 8)
     assert parse_hidden("") == ()
@@ -266,3 +266,33 @@ def test_augment_menu_reads_writes_and_locks(qtbot: QtBot, panel: ControlsPanel)
     panel.set_dataset(small_dataset())
     panel.set_run_state("running")
     assert not panel.augment_button.isEnabled()
+
+
+def test_run_the_readable_code_is_a_setting_of_the_run(qtbot: QtBot, panel: ControlsPanel) -> None:
+    assert panel.config().engine == "fast"
+    with qtbot.waitSignal(panel.config_changed) as signal:
+        qtbot.mouseClick(panel.readable_check, Qt.MouseButton.LeftButton)
+    assert signal.args[0].engine == "readable" and panel.config().engine == "readable"
+    assert "network.py" in panel.readable_check.toolTip() or "Network.backward" in panel.readable_check.toolTip()
+    panel.set_config(replace(PRESETS["article"], engine="fast"))
+    assert not panel.readable_check.isChecked()
+    panel.set_dataset(small_dataset())
+    panel.set_run_state("running")
+    assert not panel.readable_check.isEnabled()
+
+
+def test_the_settings_panel_speaks_with_the_core_texts_and_parser() -> None:
+    from studio.core.network import ACTIVATION_DESCRIPTIONS, LOSS_DESCRIPTIONS
+    from studio.core.training import PRESET_DESCRIPTIONS
+    from studio.gui import controls_panel
+    assert controls_panel.ACTIVATION_TIPS is ACTIVATION_DESCRIPTIONS
+    assert controls_panel.LOSS_TIPS is LOSS_DESCRIPTIONS and controls_panel.PRESET_TIPS is PRESET_DESCRIPTIONS
+    assert parse_hidden("16-16") == parse_hidden("16, 16") == (16, 16)
+    with pytest.raises(ValueError, match="4096"):
+        parse_hidden("5000")
+
+
+def test_hidden_layers_typed_with_dashes_like_the_command_line(qtbot: QtBot, panel: ControlsPanel) -> None:
+    panel.hidden_edit.clear()
+    qtbot.keyClicks(panel.hidden_edit, "32-16")
+    assert panel.hidden_edit.text() == "32-16" and panel.config().hidden == (32, 16)
