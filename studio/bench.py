@@ -45,10 +45,12 @@ from typing import Callable, Sequence  # noqa: E402
 import numpy as np  # noqa: E402
 
 from studio.core.data import Dataset, Split, load_dataset  # noqa: E402
-from studio.core.fast_sgd import MiniBatchSGD, PerSampleSGD  # noqa: E402
+from studio.core.kernel_minibatch import MiniBatchSGD  # noqa: E402
+from studio.core.kernel_per_sample import PerSampleSGD  # noqa: E402
 from studio.core.network import one_hot  # noqa: E402
-from studio.core.training import (PRESETS, EpochFinished, Optimiser, RunControl,  # noqa: E402
-                                  TrainingConfig, choose_epoch_function, sgd_epoch, train)
+from studio.core.sgd import Optimiser, sgd_epoch  # noqa: E402
+from studio.core.training import (PRESETS, EpochFinished, RunControl, TrainingConfig,  # noqa: E402
+                                  choose_epoch_function, train)
 
 DEFAULT_SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 

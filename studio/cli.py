@@ -1,13 +1,18 @@
 """The studio's command line: ``python -m studio train|compare|evaluate|predict|synth|export ...``.
 
 Same core as the window, no Qt. Every mistake a user can make (a bad flag, a malformed file) ends
-with exit status 2 and one line on stderr, never a traceback.
+with exit status 2 and one line on stderr, never a traceback. Output paths (``--save``, ``--log``) are
+checked before any data is loaded, so a typo costs no training; a log that fails while training (a full
+disk) is given up with one warning and the model is still saved; SIGTERM stops a run like Ctrl-C and
+saves.
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import os
 import signal
+import stat
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -16,13 +21,18 @@ from typing import Sequence, TextIO
 import numpy as np
 
 from studio.core.augment import AUGMENTS, parse_augment
-from studio.core.data import DataError, parse_digit_text
+from studio.core.data import MAX_FILE_BYTES, DataError, parse_digit_text
 from studio.core.evaluation import confusion_matrix
-from studio.core.model_file import ModelFileError, load_model, save_model
-from studio.core.network import ACTIVATIONS, BIAS_INITS, INITS, LOSSES
+from studio.core.file_limits import FileRefused, read_file_capped
+from studio.core.model_file import MAX_LAYERS, MAX_PARAMETERS, ModelFileError, check_digit_model, load_model, \
+    save_model
+from studio.core.network import (ACTIVATION_DESCRIPTIONS, ACTIVATIONS, BIAS_INIT_DESCRIPTIONS, BIAS_INITS,
+                                 INIT_DESCRIPTIONS, INITS, LOSS_DESCRIPTIONS, LOSSES)
 from studio.core.sources import export_source, open_data_source
-from studio.core.training import (ORDERS, PRESETS, EpochFinished, RunControl, RunDiverged,
-                                  RunFinished, TrainingConfig, train, with_overrides)
+from studio.core.training import (EARLY_STOPPING_DESCRIPTION, ENGINE_DESCRIPTIONS, ENGINES, ORDER_DESCRIPTIONS,
+                                  ORDERS, PRESET_DESCRIPTIONS, PRESETS, BestEpoch, BestEpochChanged,
+                                  EpochFinished, RunControl, RunDiverged, RunFinished, TrainingConfig,
+                                  parse_hidden_sizes, train, with_overrides)
 
 PROG = "backprop-studio"
 DATA_HELP = ("data set: a folder with trainingDigits/ and testDigits/, a single folder of digit files, or a "
@@ -48,12 +58,23 @@ class ArgumentParser(argparse.ArgumentParser):
 
 def _hidden_sizes(text: str) -> tuple[int, ...]:
     try:
-        sizes = tuple(int(part) for part in text.split(",") if part.strip() != "")
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"hidden sizes must be whole numbers separated by commas, got {text!r}")
-    if any(s < 1 for s in sizes):
-        raise argparse.ArgumentTypeError(f"hidden sizes must be >= 1, got {text!r}")
-    return sizes
+        return parse_hidden_sizes(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _patience(text: str) -> int | None:
+    """``--early-stopping N``: N >= 1 epochs; 0 means off."""
+    if not (text.strip().isascii() and text.strip().isdigit()):
+        raise argparse.ArgumentTypeError(f"expected a whole number of epochs (0 = off), got {text!r}")
+    return int(text) or None
+
+
+def _choices_help(lead: str, descriptions: dict[str, str], default: str | None = None) -> str:
+    """Help text listing each choice with its teaching text (the same texts the window shows)."""
+    listed = "; ".join(f"{name}: {text.rstrip('.')}" for name, text in descriptions.items())
+    text = f"{lead} (default: {default}). {listed}" if default else f"{lead}. {listed}"
+    return text.replace("%", "%%")     # argparse formats help with %
 
 
 def _augment_names(text: str) -> tuple[str, ...]:
@@ -63,18 +84,23 @@ def _augment_names(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(str(error))
 
 
-def add_training_arguments(t: argparse.ArgumentParser) -> None:
-    """The flags that define a run (data, preset and overrides), shared by ``train`` and ``compare``;
-    ``config_from_args`` reads them back."""
-    t.add_argument("--data", required=True, help=DATA_HELP)
+def add_training_arguments(t: argparse.ArgumentParser, data: bool = True) -> None:
+    """The flags that define a run (data, preset and overrides), shared by ``train``, ``compare`` and
+    (without ``--data``) ``script``; ``config_from_args`` reads them back."""
+    if data:
+        t.add_argument("--data", required=True, help=DATA_HELP)
     t.add_argument("--preset", choices=sorted(PRESETS), default="article",
-                   help="starting settings; explicit flags override them (default: article)")
-    t.add_argument("--hidden", type=_hidden_sizes, help="hidden layer sizes, e.g. 16,16")
-    t.add_argument("--activation", choices=ACTIVATIONS)
-    t.add_argument("--loss", choices=LOSSES, help="sse (sigmoid outputs) or ce (softmax outputs)")
-    t.add_argument("--init", choices=INITS, help="weight initialiser")
+                   help=_choices_help("starting settings; explicit flags override them", PRESET_DESCRIPTIONS,
+                                      "article"))
+    t.add_argument("--hidden", type=_hidden_sizes, help="hidden layer sizes, e.g. 16,16 or 16-16 (up to 8 "
+                                                         "layers of 1 to 4096 units; '' for none)")
+    t.add_argument("--activation", choices=ACTIVATIONS,
+                   help=_choices_help("hidden layers' activation", ACTIVATION_DESCRIPTIONS))
+    t.add_argument("--loss", choices=LOSSES, help=_choices_help("output layer and loss", LOSS_DESCRIPTIONS))
+    t.add_argument("--init", choices=INITS, help=_choices_help("weight initialiser", INIT_DESCRIPTIONS))
     t.add_argument("--init-scale", type=float, help="multiply the initial weights by X")
-    t.add_argument("--bias-init", choices=BIAS_INITS)
+    t.add_argument("--bias-init", choices=BIAS_INITS,
+                   help=_choices_help("bias initialiser", BIAS_INIT_DESCRIPTIONS))
     t.add_argument("--lr", type=float, help="learning rate")
     t.add_argument("--batch", type=int, help="batch size (1 = one update per sample)")
     t.add_argument("--momentum", type=float)
@@ -84,13 +110,26 @@ def add_training_arguments(t: argparse.ArgumentParser) -> None:
                    help=f"random distortions each epoch, comma-separated: {','.join(AUGMENTS)}, or none")
     t.add_argument("--shuffle", action=argparse.BooleanOptionalAction, default=None,
                    help="new sample order every epoch (--no-shuffle: the data set's fixed order)")
-    t.add_argument("--order", choices=ORDERS, help="sample order (overrides --shuffle)")
+    t.add_argument("--order", choices=ORDERS,
+                   help=_choices_help("sample order (overrides --shuffle)", ORDER_DESCRIPTIONS))
     t.add_argument("--epochs", type=int, help="number of epochs; 0 = until Ctrl-C")
     t.add_argument("--seed", type=int)
+    t.add_argument("--early-stopping", type=_patience, metavar="N",
+                   help=f"{EARLY_STOPPING_DESCRIPTION} 0 = off (the default)")
+    t.add_argument("--engine", choices=ENGINES,
+                   help=_choices_help("the code that trains each epoch; both make the same updates",
+                                      ENGINE_DESCRIPTIONS, "fast"))
 
 
-def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog=PROG, description="Train and inspect a from-scratch NumPy network on "
+def invoked_as(argv0: str | None = None) -> str:
+    """How the user started the command line, for usage hints: ``python -m studio`` when run as a
+    module, else the script's name (``backprop-studio``)."""
+    name = Path(sys.argv[0] if argv0 is None else argv0).name
+    return "python -m studio" if name in ("__main__.py", "-m", "") else name
+
+
+def build_parser(prog: str = PROG) -> ArgumentParser:
+    parser = ArgumentParser(prog=prog, description="Train and inspect a from-scratch NumPy network on "
                                                    "32x32 handwritten digits.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
 
@@ -98,6 +137,9 @@ def build_parser() -> ArgumentParser:
     add_training_arguments(t)
     t.add_argument("--init-from", metavar="MODEL.npz", help="start from a saved model's weights")
     t.add_argument("--save", metavar="MODEL.npz", help="save the trained model here")
+    t.add_argument("--save-best", metavar="MODEL.npz",
+                   help="save the weights of the best epoch here (its info names the epoch); lines of "
+                        "new best epochs end with '*'")
     t.add_argument("--log", metavar="RUN.csv", help="also write the per-epoch figures as CSV")
 
     e = commands.add_parser("evaluate", help="accuracy, per-class accuracy and confusion matrix")
@@ -118,14 +160,39 @@ def build_parser() -> ArgumentParser:
     x.add_argument("--out", required=True, help="a new or empty folder to write trainingDigits/ and "
                                                 "testDigits/ into")
 
+    w = commands.add_parser("explain", help="walk through one per-sample update on one digit file, with "
+                                            "the network's own numbers")
+    w.add_argument("model", metavar="MODEL.npz")
+    w.add_argument("file", metavar="FILE.txt")
+    w.add_argument("--label", type=int, required=True, help="the digit the file shows (the target)")
+    w.add_argument("--lr", type=float, help="step size (default: the model's own, else 0.01)")
+    w.add_argument("--json", action="store_true", help="print one JSON object instead of the text")
+
     c = commands.add_parser("compare", help="train several variants side by side in worker processes and "
                                             "print a summary table")
     add_training_arguments(c)
     c.add_argument("--vary", action="append", required=True, metavar="SETTING=A,B,...",
-                   help="a setting and its values, e.g. init=randn,xavier or lr=0.01,0.1 (hidden sizes as "
-                        "16-16); repeat for more settings: every combination runs")
+                   help="a setting and its values, e.g. init=randn,xavier, lr=0.01,0.1 or "
+                        "engine=readable,fast (hidden sizes as 16-16); repeat for more settings: every "
+                        "combination runs")
     c.add_argument("--workers", type=int, help="worker processes (default: one per core)")
     c.add_argument("--csv", metavar="OUT.csv", help="also write the summary table as CSV")
+
+    f = commands.add_parser("fool", help="the fewest pixel flips that change the network's answer: per file, "
+                                         "or the fragility summary of a data split")
+    f.add_argument("model", metavar="MODEL.npz")
+    f.add_argument("files", metavar="FILE.txt", nargs="*", help="digit files to fool")
+    f.add_argument("--target", type=int, help="the digit to make it say (default: anything else)")
+    f.add_argument("--out", metavar="FOLDER", help="write each flipped digit as FOLDER/<stem>_as_<digit>.txt")
+    f.add_argument("--data", help="measure fragility on this data set instead (" + DATA_HELP + ")")
+    f.add_argument("--split", choices=("test", "train"), default="test")
+    f.add_argument("--samples", type=int, help="measure this many samples, chosen at random (seed 0)")
+    f.add_argument("--max-flips", type=int, default=60, help="give up after this many flips (default 60)")
+    f.add_argument("--csv", metavar="OUT.csv", help="also write the flips per sample as CSV")
+
+    w = commands.add_parser("script", help="write a standalone NumPy script that trains exactly these settings")
+    add_training_arguments(w, data=False)
+    w.add_argument("--out", metavar="run.py", help="write the script here (default: print it)")
     return parser
 
 
@@ -138,35 +205,121 @@ def config_from_args(args: argparse.Namespace) -> TrainingConfig:
         PRESETS[args.preset], hidden=args.hidden, activation=args.activation, loss=args.loss,
         init=args.init, init_scale=args.init_scale, bias_init=args.bias_init, lr=args.lr,
         batch_size=args.batch, momentum=args.momentum, weight_decay=args.weight_decay,
-        shift=args.shift, augment=args.augment, order=order, seed=args.seed)
+        shift=args.shift, augment=args.augment, order=order, seed=args.seed, engine=args.engine,
+        early_stopping=args.early_stopping)
     if args.epochs is not None:
         if args.epochs < 0:
             raise UsageError("--epochs must be >= 0 (0 = until Ctrl-C)")
         config = replace(config, max_epochs=args.epochs or None)
+    _check_limits(args, config)
     return config
+
+
+#: Largest --batch, before the data is loaded (then it must also fit the training set): the engines
+#: hold a whole batch's activations, 8 KB per sample and more.
+MAX_BATCH = 100_000
+
+
+def _check_limits(args: argparse.Namespace, config: TrainingConfig) -> None:
+    """Refuse values that pass the settings' own checks but would fail later in NumPy's words (or
+    allocate gigabytes), naming the flag."""
+    if args.seed is not None and args.seed < 0:
+        raise UsageError(f"--seed must be a whole number >= 0, got {args.seed}")
+    if args.batch is not None and not 1 <= args.batch <= MAX_BATCH:
+        raise UsageError(f"--batch must be between 1 and {MAX_BATCH}, got {args.batch}")
+    sizes = config.sizes()
+    parameters = sum(n_out * (n_in + 1) for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+    if len(sizes) > MAX_LAYERS or parameters > MAX_PARAMETERS:
+        raise UsageError(f"--hidden {','.join(map(str, config.hidden))[:80]}: a network of {len(sizes)} "
+                         f"layers and {parameters:,} parameters is too large (at most {MAX_LAYERS} layers "
+                         f"and {MAX_PARAMETERS:,} parameters, which a model file can hold)")
+
+
+def _check_output_path(path: str, flag: str, *, devices: bool = False) -> None:
+    """Refuse an output path that cannot be written, before any data is loaded or trained on: its
+    folder must exist and be writable, and it must not be a folder (or, unless ``devices``, anything
+    but a regular file: a FIFO would block the write)."""
+    target = Path(path)
+    folder = target.parent
+    try:
+        info = os.stat(target)
+    except FileNotFoundError:
+        info = None
+    except OSError as error:
+        raise UsageError(f"{flag} {path}: cannot be used ({error.strerror or error})") from None
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        raise UsageError(f"{flag} {path}: is a folder; give a file name")
+    if info is not None and not stat.S_ISREG(info.st_mode) and not (devices and stat.S_ISCHR(info.st_mode)):
+        raise UsageError(f"{flag} {path}: is not a regular file")
+    if not folder.is_dir():
+        raise UsageError(f"{flag} {path}: the folder {folder} does not exist")
+    if info is None or stat.S_ISREG(info.st_mode):
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise UsageError(f"{flag} {path}: the folder {folder} is not writable")
+    if info is not None and not os.access(target, os.W_OK) and flag == "--log":
+        raise UsageError(f"{flag} {path}: the file is not writable")
+
+
+class _RunLog:
+    """The ``--log`` CSV, written and flushed each epoch. A write that fails (a full disk) is reported
+    once on stderr and ends the log, never the run: the model matters more than its log."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        try:
+            self.file: TextIO | None = open(path, "w", newline="", encoding="utf-8")
+        except OSError as error:
+            raise UsageError(f"--log {path}: cannot be written ({error.strerror or error})") from None
+        self.writer = csv.writer(self.file)
+        self.row(["epoch", "loss", "train_acc", "test_acc", "seconds"])
+
+    def row(self, values: list[object]) -> None:
+        if self.file is None:
+            return
+        try:
+            self.writer.writerow(values)
+            self.file.flush()
+        except OSError as error:
+            print(f"{PROG}: warning: {self.path}: the log cannot be written ({error.strerror or error}); "
+                  f"training goes on without it", file=sys.stderr, flush=True)
+            self.close()
+
+    def close(self) -> None:
+        file, self.file = self.file, None
+        if file is not None:
+            try:
+                file.close()
+            except OSError:  # the data that failed to flush was already reported, or is a last line
+                pass
 
 
 # --------------------------------------------------------------------------------------------------
 # Commands
 # --------------------------------------------------------------------------------------------------
 
-def format_epoch(event: EpochFinished) -> str:
+def format_epoch(event: EpochFinished, best: bool = False) -> str:
+    """One line per epoch; ``best`` adds a trailing ``*`` (the run's new best epoch)."""
     test = f"{event.test_accuracy:.4f}" if event.test_accuracy is not None else "-"
     return (f"epoch {event.epoch:5d}  loss {event.train_loss:.6f}  train {event.train_accuracy:.4f}  "
-            f"test {test}  {1000 * event.seconds:7.1f} ms")
+            f"test {test}  {1000 * event.seconds:7.1f} ms" + ("  *" if best else ""))
 
 
 def run_train(args: argparse.Namespace, out: TextIO) -> int:
     config = config_from_args(args)
+    if args.save:
+        _check_output_path(args.save, "--save")
+    if args.log:
+        _check_output_path(args.log, "--log", devices=True)
     dataset = open_data_source(args.data)
+    if config.batch_size > len(dataset.train):
+        raise UsageError(f"--batch {config.batch_size} is larger than the {len(dataset.train)} training samples; "
+                         f"use --batch {len(dataset.train)} for one batch of all of them")
     info: dict = {}
     if args.init_from:
         network, info = load_model(args.init_from)
+        check_digit_model(network, args.init_from, inputs=dataset.train.images.shape[1])
         config = with_overrides(config, hidden=tuple(network.sizes[1:-1]), activation=network.activation,
                                 loss=network.loss)
-        if network.sizes[0] != dataset.train.images.shape[1]:
-            raise UsageError(f"{args.init_from} takes {network.sizes[0]} inputs but {args.data} has "
-                             f"images of {dataset.train.images.shape[1]} pixels")
     else:
         network = config.build_network(dataset.train.images.shape[1])
     print(f"{dataset.name}: {len(dataset.train)} training samples, "
@@ -174,54 +327,77 @@ def run_train(args: argparse.Namespace, out: TextIO) -> int:
           f"{config.label()}", file=out, flush=True)
 
     control = RunControl()
-    # Ctrl-C asks the run to stop at the next batch (the model stays whole and is still saved);
-    # a second Ctrl-C interrupts at once.
-    def on_interrupt(signum: int, frame: object) -> None:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+    # Ctrl-C or SIGTERM asks the run to stop at the next batch (the model stays whole and is still
+    # saved); a second one interrupts at once. Python's own SIGTERM would end without saving.
+    def on_stop(signum: int, frame: object) -> None:
+        signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL)
         control.stop()
-    previous = signal.signal(signal.SIGINT, on_interrupt)
-    log_file = open(args.log, "w", newline="", encoding="utf-8") if args.log else None
+    previous = {signum: signal.signal(signum, on_stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    log = _RunLog(args.log) if args.log else None
     status = 0
     last: EpochFinished | None = None
+    # The same rule as train()'s, so the '*' can be printed with the epoch's own line (train() reports
+    # the new best just after it); the weights to save come from train()'s BestEpochChanged.
+    marker = BestEpoch()
+    best: tuple[BestEpochChanged, EpochFinished] | None = None
+    earlier_epochs = int(info.get("epochs", 0))
     try:
-        writer = csv.writer(log_file) if log_file else None
-        if writer:
-            writer.writerow(["epoch", "loss", "train_acc", "test_acc", "seconds"])
         for event in train(network, dataset, config, control):
             if isinstance(event, EpochFinished):
                 last = event
-                print(format_epoch(event), file=out, flush=True)
-                if writer:
-                    writer.writerow([event.epoch, repr(event.train_loss), repr(event.train_accuracy),
-                                     "" if event.test_accuracy is None else repr(event.test_accuracy),
-                                     repr(event.seconds)])
+                print(format_epoch(event, best=marker.update(event)), file=out, flush=True)
+                if log:
+                    log.row([event.epoch, repr(event.train_loss), repr(event.train_accuracy),
+                             "" if event.test_accuracy is None else repr(event.test_accuracy),
+                             repr(event.seconds)])
+            elif isinstance(event, BestEpochChanged) and last is not None:
+                best = (event, last)
             elif isinstance(event, RunDiverged):
                 print(event.message, file=sys.stderr, flush=True)
                 status = 1
             elif isinstance(event, RunFinished) and event.reason == "stopped":
                 print(f"stopped after {event.epochs} epochs", file=out, flush=True)
+            elif isinstance(event, RunFinished) and event.reason == "early_stopping" and best is not None:
+                print(f"stopped early after {event.epochs} epochs: no better {best[0].monitored} accuracy "
+                      f"for {config.early_stopping} epochs (best: epoch {best[0].epoch}, "
+                      f"{best[0].accuracy:.4f})", file=out, flush=True)
     finally:
-        signal.signal(signal.SIGINT, previous)
-        if log_file:
-            log_file.close()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if log:
+            log.close()
     if args.save:
-        info = {"config": config.to_dict(), "data": dataset.name,
-                "epochs": (last.epoch if last else 0) + int(info.get("epochs", 0)),
-                "train_accuracy": last.train_accuracy if last else None,
-                "test_accuracy": last.test_accuracy if last else None}
-        save_model(args.save, network, info)
+        save_model(args.save, network, _model_info(config, dataset.name, last, earlier_epochs))
         print(f"saved {args.save}", file=out, flush=True)
+    if args.save_best:
+        if best is None:
+            print(f"{PROG}: no epoch finished, so there is no best epoch to save in {args.save_best}",
+                  file=sys.stderr, flush=True)
+            return status or 1
+        changed, epoch = best
+        info = _model_info(config, dataset.name, epoch, earlier_epochs)
+        info.update(best_epoch=changed.epoch + earlier_epochs, monitored=changed.monitored)
+        save_model(args.save_best, changed.network, info)
+        print(f"saved the best epoch ({changed.epoch}, {changed.monitored} accuracy {changed.accuracy:.4f}) "
+              f"to {args.save_best}", file=out, flush=True)
     return status
+
+
+def _model_info(config: TrainingConfig, data: str, epoch: EpochFinished | None, earlier_epochs: int) -> dict:
+    """What a saved model records about its training: settings, data set, epochs in all, accuracies."""
+    return {"config": config.to_dict(), "data": data, "epochs": (epoch.epoch if epoch else 0) + earlier_epochs,
+            "train_accuracy": epoch.train_accuracy if epoch else None,
+            "test_accuracy": epoch.test_accuracy if epoch else None}
 
 
 def run_evaluate(args: argparse.Namespace, out: TextIO) -> int:
     network, _ = load_model(args.model)
+    check_digit_model(network, args.model)
     dataset = open_data_source(args.data)
-    splits = [("train", dataset.train)] + ([("test", dataset.test)] if dataset.test is not None else [])
+    # A data set with one part has no "training" part to speak of: name it by what it is.
+    splits = ([("train", dataset.train), ("test", dataset.test)] if dataset.test is not None
+              else [("all samples", dataset.train)])
     for name, split in splits:
-        if split.images.shape[1] != network.sizes[0]:
-            raise UsageError(f"{args.model} takes {network.sizes[0]} inputs but {args.data} has images "
-                             f"of {split.images.shape[1]} pixels")
         predicted = network.predict(split.images.astype(np.float64))
         matrix = confusion_matrix(split.labels, predicted, network.sizes[-1])
         accuracy = float(np.trace(matrix) / max(matrix.sum(), 1))
@@ -236,16 +412,45 @@ def run_evaluate(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def run_predict(args: argparse.Namespace, out: TextIO) -> int:
+    """One line per file: the predicted digit, then the network's ten outputs, under a header that
+    names them (``outputs`` for sigmoid units, ``probabilities`` for softmax)."""
     network, _ = load_model(args.model)
+    check_digit_model(network, args.model)
+    results = []
     for name in args.files:
         path = Path(name)
         try:
-            data = path.read_bytes()
+            # Capped: a digit file is ~1 KB; /dev/zero or a 2 GB file must not be read whole.
+            data = read_file_capped(path, MAX_FILE_BYTES)
+        except FileRefused as error:
+            raise DataError(f"{path}: {error}") from None
         except OSError as error:
             raise DataError(f"{path}: cannot read the file ({error.strerror or error})") from None
+        if len(data) > MAX_FILE_BYTES:
+            raise DataError(f"{path}: is too large for a digit file (over {MAX_FILE_BYTES} bytes); expected "
+                            f"32 lines of 32 '0'/'1' characters")
         image = parse_digit_text(data, str(path))
-        outputs = network.predict_proba(image[None].astype(np.float64))[0]
-        print(f"{path}: {int(np.argmax(outputs))}  " + " ".join(f"{p:.4f}" for p in outputs), file=out)
+        results.append((str(path), network.predict_proba(image[None].astype(np.float64))[0]))
+    width = max([len("file")] + [len(path) + 1 for path, _ in results])
+    kind = "probabilities" if network.loss == "ce" else "outputs"
+    print(f"{'file':<{width}}  digit  {kind} of the digits " + " ".join(f"{k:>6d}" for k in
+                                                                     range(network.sizes[-1])), file=out)
+    pad = len(f"{kind} of the digits ")
+    for path, outputs in results:
+        print(f"{path + ':':<{width}}  {int(np.argmax(outputs)):>5d}  {'':{pad}}"
+              + " ".join(f"{p:6.4f}" for p in outputs), file=out)
+    return 0
+
+
+def run_explain(args: argparse.Namespace, out: TextIO) -> int:
+    """One SGD step on one file, every stage written out (``studio.core.explain``)."""
+    import json
+    from studio.core.explain import explain_update, format_text, model_learning_rate, read_digit_file
+    network, info = load_model(args.model)
+    image = read_digit_file(args.file)
+    lr = model_learning_rate(info) if args.lr is None else args.lr
+    walk = explain_update(network, image.astype(np.float64), args.label, lr)
+    print(json.dumps(walk.to_json()) if args.json else format_text(walk), file=out)
     return 0
 
 
@@ -318,19 +523,76 @@ def run_compare(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def run_fool(args: argparse.Namespace, out: TextIO) -> int:
+    """Per file: the prediction, the new one and the flips (the improved search); or, with --data, the
+    fragility summary of a split."""
+    from studio.core import fooling, fragility
+    if bool(args.files) == bool(args.data):
+        raise UsageError("give either digit files or --data PATH")
+    if args.max_flips < 1 or (args.samples is not None and args.samples < 1):
+        raise UsageError("--max-flips and --samples must be >= 1")
+    network, _ = load_model(args.model)
+    if args.target is not None and not 0 <= args.target < network.sizes[-1]:
+        raise UsageError(f"--target must be a digit from 0 to {network.sizes[-1] - 1}, got {args.target}")
+    if args.data:
+        dataset = open_data_source(args.data)
+        split = dataset.test if args.split == "test" else dataset.train
+        if split is None or len(split) == 0:
+            raise UsageError(f"{args.data} has no {args.split} samples")
+        indices = fragility.choose_samples(len(split), args.samples)
+        result = fragility.fragility(network, split.images, split.labels, indices, args.max_flips)
+        print(result.summary(), file=out)
+        if args.csv:
+            result.to_csv(args.csv, split.names)
+            print(f"wrote {args.csv}", file=out)
+        return 0
+    images = [fooling.as_drawing(fooling.read_digit_file(name), network.sizes[0]) for name in args.files]
+    if args.out:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+    for name, image in zip(args.files, images):
+        digit = int(network.predict(image[None].astype(np.float64))[0])
+        result = fooling.improved_search(network, image, fooling.say_goal(args.target, digit), args.max_flips)
+        flips = f"{result.count} flips" if result.reached else f"not fooled within {args.max_flips} flips"
+        written = ""
+        if args.out and result.reached:
+            target = Path(args.out) / fooling.flipped_file_name(name, result.digit_after)
+            fooling.write_digit_file(target, result.image)
+            written = f"  -> {target}"
+        print(f"{name}: {digit} -> {result.digit_after}  {flips}{written}", file=out)
+    return 0
+
+
+def run_script(args: argparse.Namespace, out: TextIO) -> int:
+    from studio.core.run_script import script_for
+    text = script_for(config_from_args(args))
+    if not args.out:
+        out.write(text)
+        return 0
+    Path(args.out).write_text(text, encoding="utf-8")
+    print(f"wrote {args.out}: python {args.out} --data PATH --epochs N --save OUT.npz", file=out)
+    return 0
+
+
 COMMANDS = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict, "synth": run_synth,
-            "export": run_export, "compare": run_compare}
+            "export": run_export, "compare": run_compare, "explain": run_explain, "fool": run_fool,
+            "script": run_script}
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Run one command; return the exit status (0 ok, 1 training diverged, 2 a user's mistake)."""
     out = out or sys.stdout
+    if out is sys.stdout and hasattr(out, "reconfigure"):
+        # A path that is not valid UTF-8 (a folder named in another encoding) is printed with escapes
+        # rather than ending the run with UnicodeEncodeError on a strict UTF-8 terminal.
+        out.reconfigure(errors="backslashreplace")
+    prog = invoked_as()
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(prog).parse_args(argv)
         return COMMANDS[args.command](args, out)
     except (UsageError, DataError, ModelFileError, ValueError) as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
+        print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
     except OSError as error:
-        print(f"{PROG}: error: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"{prog}: error: {where}{error.strerror or error}", file=sys.stderr)
         return 2

@@ -1,16 +1,24 @@
 """A tiny HTTP server on 127.0.0.1 for download tests: no test ever reaches the internet.
 
 ``LocalServer(routes)`` serves each path in ``routes`` as described by a ``Route``: its body, status,
-the Content-Length it announces (which may be a lie, to make a truncated transfer), how much of the
-body it really sends, and how slowly. Anything else is a 404. It runs a ``ThreadingHTTPServer`` on
-port 0 in a thread; ``close()`` (or leaving the ``with`` block) stops it and joins every thread.
+extra headers, the Content-Length it announces (which may be a lie, to make a truncated transfer), how
+much of the body it really sends, and how slowly. Anything else is a 404. It runs a
+``ThreadingHTTPServer`` on port 0 in a thread; ``close()`` (or leaving the ``with`` block) stops it and
+joins every thread.
+
+``HostileServer(behaviour)`` is a raw TCP server for what no HTTP server does on purpose: ``silent``
+(accepts, never answers), ``trickle`` (sends its status line one byte every ``trickle_delay`` seconds)
+and ``reset`` (accepts, reads the request, resets the connection).
 """
 from __future__ import annotations
 
+import select
 import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -25,6 +33,8 @@ class Route:
     #: Send in pieces of this size, sleeping ``delay`` seconds between them (0: all at once).
     piece: int = 0
     delay: float = 0.0
+    #: Extra response headers (e.g. a Location that sends the client round in a loop).
+    headers: dict[str, str] = field(default_factory=dict)
     requests: int = field(default=0, init=False)
 
 
@@ -44,6 +54,8 @@ class _Handler(BaseHTTPRequestHandler):
         announce = len(route.body) if route.announce is None else route.announce
         self.send_response(route.status)
         self.send_header("Content-Type", "application/zip")
+        for name, value in route.headers.items():
+            self.send_header(name, value)
         if announce >= 0:
             self.send_header("Content-Length", str(announce))
         self.end_headers()
@@ -105,3 +117,64 @@ def closed_port_url(path: str = "/digits.zip") -> str:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return f"http://127.0.0.1:{port}{path}"
+
+
+class HostileServer:
+    """A raw TCP server on 127.0.0.1 that misbehaves as ``behaviour`` says (see the module docstring)."""
+
+    def __init__(self, behaviour: Literal["silent", "trickle", "reset"], trickle_delay: float = 5.0) -> None:
+        self.behaviour = behaviour
+        self.trickle_delay = trickle_delay
+        self.connections = 0
+        self._stopping = threading.Event()
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(8)
+        self._threads: list[threading.Thread] = []
+        self._accepting = threading.Thread(target=self._accept, name="hostile-http", daemon=True)
+        self._accepting.start()
+
+    def url(self, path: str = "/digits.zip") -> str:
+        host, port = self._listener.getsockname()[:2]
+        return f"http://{host}:{port}{path}"
+
+    def _accept(self) -> None:
+        while not self._stopping.is_set():
+            ready, _, _ = select.select([self._listener], [], [], 0.05)
+            if not ready:
+                continue
+            connection, _ = self._listener.accept()
+            self.connections += 1
+            thread = threading.Thread(target=self._serve, args=(connection,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        with connection:
+            try:
+                if self.behaviour == "reset":
+                    connection.recv(4096)
+                    # SO_LINGER 0: close() sends RST instead of FIN.
+                    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    return
+                status = b"HTTP/1.1 200 OK\r\n"
+                sent = 0
+                while not self._stopping.wait(self.trickle_delay if self.behaviour == "trickle" else 0.05):
+                    if self.behaviour == "trickle" and sent < len(status):
+                        connection.sendall(status[sent:sent + 1])
+                        sent += 1
+            except OSError:
+                pass  # the client went away: expected
+
+    def close(self) -> None:
+        self._stopping.set()
+        self._accepting.join(timeout=5)
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._listener.close()
+
+    def __enter__(self) -> HostileServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -9,17 +9,17 @@ and final test accuracy, did it diverge or stop) that ``format_summary_table`` a
 ``summaries_to_csv`` write out.
 
 Why processes and not threads: per-sample SGD is a Python loop around small NumPy calls, so threads
-would take turns on the GIL. Each worker is a fresh interpreter started with ``spawn`` (never
-``fork``: the window's process holds Qt and threads, which a forked child would inherit half-dead),
-with ``OPENBLAS_NUM_THREADS=1`` so that N workers use N cores rather than N times BLAS's own threads.
-The data set travels once, as a temporary ``.npz`` file every worker reads; epochs come back through
-one multiprocessing queue, a batch per run at most every ``FLUSH_INTERVAL`` seconds.
+would take turns on the GIL. Each worker is a child process started by ``studio.core.jobs`` (spawn,
+one BLAS thread, Ctrl-C ignored, exits with its parent), as a training run's is. The data set travels
+once, as a temporary ``.npz`` file every worker reads; epochs come back through one multiprocessing
+queue, a batch per run at most every ``FLUSH_INTERVAL`` seconds (``jobs.Batcher``). A ``Comparison``
+has the shape of every job (``jobs.Job``): start, poll, cancel, close.
 
 Using multiprocessing's locks under ``spawn`` also starts its one shared "resource tracker" helper
 process, which lives until the program exits; the workers themselves never outlive ``close``.
 
-Left out: Qt (a view polls a ``Comparison`` from a worker thread), plotting, and anything about a
-single run's internals (``training.py``, ``diagnostics.py``).
+Left out: Qt (``studio.gui.compare_runner`` relays a ``Comparison`` from a background thread),
+plotting, and anything about a single run's internals (``training.py``, ``diagnostics.py``).
 """
 from __future__ import annotations
 
@@ -27,43 +27,36 @@ import csv
 import ctypes
 import difflib
 import itertools
-import math
 import multiprocessing
 import os
 import queue
 import re
 import shutil
-import signal
 import tempfile
-import threading
 import time
 import traceback
 import weakref
-from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator, Sequence, Union
+from typing import IO, Any, Iterable, Sequence, Union
 
-import numpy as np
-
-from studio.core.data import N_CLASSES, Dataset, Split
+from studio.core.data import N_CLASSES, Dataset
+from studio.core.jobs import (Batcher, child_setup, error_message, load_dataset_arrays, save_dataset_arrays,
+                              start_processes, terminate)
 from studio.core.network import ACTIVATIONS, BIAS_INITS, INITS, LOSSES
-from studio.core.training import (ORDERS, EpochFinished, RunControl, RunDiverged, RunEvent, RunFinished,
-                                  TrainingConfig, train)
+from studio.core.training import (ENGINES, ORDERS, EpochFinished, RunControl, RunDiverged, RunEvent,
+                                  RunFinished, TrainingConfig, check_hidden_sizes, parse_hidden_sizes, train)
 
 #: The training-accuracy milestones a summary times, as fractions.
 THRESHOLDS: tuple[float, ...] = (0.5, 0.9, 0.97)
 
 #: A worker sends a run's finished epochs at most this often (seconds): ~20 batches a second per run,
 #: which a view can redraw without falling behind however fast the epochs are.
-FLUSH_INTERVAL = 0.05
+FLUSH_INTERVAL = 0.05   # jobs.BATCH_INTERVAL
 
 #: How often (seconds) a worker looks at the shared cancel flag. Reading a multiprocessing Event takes
 #: ~3 us, which at one check per sample would cost ~5 % of a per-sample epoch.
 CANCEL_CHECK_INTERVAL = 0.02
-
-#: Environment variables that cap the BLAS and OpenMP thread pools of a worker.
-BLAS_THREAD_VARIABLES: tuple[str, ...] = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -75,11 +68,10 @@ KNOB_ALIASES: dict[str, str] = {"batch": "batch_size", "epochs": "max_epochs", "
                                 "scale": "init_scale"}
 
 _CHOICES: dict[str, tuple[str, ...]] = {"activation": ACTIVATIONS, "loss": LOSSES, "init": INITS,
-                                        "bias_init": BIAS_INITS, "order": ORDERS}
+                                        "bias_init": BIAS_INITS, "order": ORDERS, "engine": ENGINES}
 _FLOATS = ("init_scale", "lr", "momentum", "weight_decay")
-_INTS = ("batch_size", "shift", "seed", "max_epochs")
+_INTS = ("batch_size", "shift", "seed", "max_epochs", "early_stopping")
 _WHOLE = re.compile(r"[+-]?[0-9]+")          # ASCII only: int() would also take other scripts' digits
-_SIZES = re.compile(r"[0-9]+(?:[-x][0-9]+)*")
 KNOBS: tuple[str, ...] = tuple(f.name for f in fields(TrainingConfig))
 
 
@@ -101,19 +93,23 @@ def knob_name(name: str) -> str:
 def convert_value(knob: str, value: object) -> object:
     """``value`` (a Python value or its text) as the type of field ``knob``; ``ValueError`` if it isn't one.
 
-    ``hidden`` text is sizes joined by ``-`` or ``x`` (``16-16``), since commas separate values;
-    ``max_epochs`` accepts ``none`` for no limit. Ranges (lr > 0, ...) are checked by
+    ``hidden`` text is read by ``training.parse_hidden_sizes``; in ``--vary`` the sizes are joined by
+    ``-`` (``16-16``), since commas separate the values; ``max_epochs`` accepts ``none`` for no limit. Ranges (lr > 0, ...) are checked by
     ``TrainingConfig.validate`` when the configs are made.
     """
     if knob == "hidden":
         if isinstance(value, str):
-            text = value.strip()
-            if not _SIZES.fullmatch(text):
-                raise ValueError(f"hidden: {value!r} is not layer sizes such as 16-16 (sizes joined by '-')")
-            return tuple(int(part) for part in re.split(r"[-x]", text))
+            try:
+                return parse_hidden_sizes(value)
+            except ValueError as error:
+                raise ValueError(f"hidden: {error}") from None
         sizes = (value,) if isinstance(value, int) else tuple(value)  # type: ignore[arg-type]
         if not all(isinstance(s, int) and not isinstance(s, bool) for s in sizes):
             raise ValueError(f"hidden: {value!r} is not a sequence of whole numbers")
+        try:
+            check_hidden_sizes(sizes)
+        except ValueError as error:
+            raise ValueError(f"hidden: {error}") from None
         return sizes
     if knob in _CHOICES:
         text = str(value).strip()
@@ -128,7 +124,7 @@ def convert_value(knob: str, value: object) -> object:
         except (TypeError, ValueError):
             raise ValueError(f"{knob}: {value!r} is not a number") from None
     if knob in _INTS:
-        if knob == "max_epochs" and (value is None or str(value).strip().lower() == "none"):
+        if knob in ("max_epochs", "early_stopping") and (value is None or str(value).strip().lower() == "none"):
             return None
         if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
             raise ValueError(f"{knob}: {value!r} is not a whole number")
@@ -484,15 +480,13 @@ def blas_thread_count() -> int | None:
 
 
 class SharedStopControl(RunControl):
-    """A ``RunControl`` that also stops when a shared (multiprocessing) ``cancel`` event is set or the
-    process that started this one has gone. Checked at most every ``CANCEL_CHECK_INTERVAL`` seconds
-    from ``checkpoint`` (once per batch), so the cost per sample stays a clock read."""
+    """A ``RunControl`` that also stops when a shared (multiprocessing) ``cancel`` event is set. Checked
+    at most every ``CANCEL_CHECK_INTERVAL`` seconds from ``checkpoint`` (once per batch), so the cost per
+    sample stays a clock read."""
 
-    def __init__(self, cancel: Any, parent_pid: int | None = None,
-                 interval: float = CANCEL_CHECK_INTERVAL) -> None:
+    def __init__(self, cancel: Any, interval: float = CANCEL_CHECK_INTERVAL) -> None:
         super().__init__()
         self._cancel = cancel
-        self._parent_pid = parent_pid
         self._interval = interval
         self._next_check = 0.0
 
@@ -500,32 +494,9 @@ class SharedStopControl(RunControl):
         now = time.monotonic()
         if now >= self._next_check:
             self._next_check = now + self._interval
-            # An orphaned worker (its parent killed) would otherwise train to the end unseen.
-            orphaned = self._parent_pid is not None and os.getppid() != self._parent_pid
-            if orphaned or self._cancel.is_set():
+            if self._cancel.is_set():
                 self.stop()
         return super().checkpoint()
-
-
-def save_dataset_arrays(dataset: Dataset, path: Path) -> None:
-    """Write ``dataset``'s splits to ``path`` as an uncompressed ``.npz`` (no pickle), for workers."""
-    arrays: dict[str, np.ndarray] = {}
-    for key, split in (("train", dataset.train), ("test", dataset.test)):
-        if split is not None:
-            arrays[f"{key}_images"] = split.images
-            arrays[f"{key}_labels"] = split.labels
-            arrays[f"{key}_names"] = np.asarray(split.names, dtype=str)
-    with open(path, "wb") as f:        # an open file: np.savez would add ".npz" to a name
-        np.savez(f, **arrays)
-
-
-def load_dataset_arrays(path: Path, name: str, source: str) -> Dataset:
-    """The ``Dataset`` that ``save_dataset_arrays`` wrote."""
-    with np.load(path, allow_pickle=False) as arrays:
-        splits = {key: Split(arrays[f"{key}_images"], arrays[f"{key}_labels"],
-                             tuple(str(n) for n in arrays[f"{key}_names"]))
-                  for key in ("train", "test") if f"{key}_images" in arrays}
-    return Dataset(name, source, splits["train"], splits.get("test"))
 
 
 def _worker_main(data: tuple[str, str, str], configs: tuple[TrainingConfig, ...], next_index: Any,
@@ -541,11 +512,10 @@ def _worker_main(data: tuple[str, str, str], configs: tuple[TrainingConfig, ...]
 
     Messages (tuples, so that nothing but core types crosses the pipe):
     ``("started", index, pid, blas_threads)``, ``("epochs", index, [EpochFinished, ...])``,
-    ``("ended", index, RunFinished | RunDiverged | None, error_text | None)``.
+    ``("ended", index, RunFinished | RunDiverged | None, error_text | None)``; an error text is one
+    line (``jobs.error_message``) then the traceback.
     """
-    # Ctrl-C in a terminal goes to the whole process group: the parent decides, the worker ignores it.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = os.getppid()
+    child_setup()
     dataset = load_dataset_arrays(Path(data[0]), data[1], data[2])
     while not cancel.is_set():
         with next_index.get_lock():
@@ -554,73 +524,26 @@ def _worker_main(data: tuple[str, str, str], configs: tuple[TrainingConfig, ...]
                 return
             next_index.value = index + 1
         messages.put(("started", index, os.getpid(), blas_thread_count()))
-        _run_one(dataset, configs[index], index, SharedStopControl(cancel, parent), messages, flush_interval)
+        _run_one(dataset, configs[index], index, SharedStopControl(cancel), messages, flush_interval)
 
 
 def _run_one(dataset: Dataset, config: TrainingConfig, index: int, control: RunControl, messages: Any,
              flush_interval: float) -> None:
-    pending: list[EpochFinished] = []
-    last_flush = -math.inf
+    epochs: Batcher[EpochFinished] = Batcher(lambda batch: messages.put(("epochs", index, batch)), flush_interval)
     terminal: RunEvent | None = None
     try:
         network = config.build_network(dataset.train.images.shape[1], N_CLASSES)
         for event in train(network, dataset, config, control):
             if isinstance(event, EpochFinished):
-                pending.append(event)
-                now = time.monotonic()
-                if now - last_flush >= flush_interval:
-                    messages.put(("epochs", index, pending))
-                    pending, last_flush = [], now   # a new list: the queue pickles the old one later
+                epochs.add(event)
             else:
                 terminal = event
-    except Exception:   # a worker must report, not die silently: the parent shows the text
-        if pending:
-            messages.put(("epochs", index, pending))
-        messages.put(("ended", index, None, traceback.format_exc()))
+    except Exception as error:   # a worker must report, not die silently: the parent shows the text
+        epochs.flush()
+        messages.put(("ended", index, None, f"{error_message(error, 'The run')}\n{traceback.format_exc()}"))
         return
-    if pending:
-        messages.put(("epochs", index, pending))
+    epochs.flush()
     messages.put(("ended", index, terminal, None))
-
-
-_environment_lock = threading.Lock()
-
-
-@contextmanager
-def single_threaded_blas() -> Iterator[None]:
-    """Set ``BLAS_THREAD_VARIABLES`` to 1 in ``os.environ`` for the duration, then put them back.
-
-    A spawned process inherits the environment at the moment it starts, and its NumPy reads these
-    when it is first imported, which happens while the child unpickles its task, before any of our
-    code could run there: so they must be set here, around ``Process.start``.
-    """
-    with _environment_lock:
-        saved = {name: os.environ.get(name) for name in BLAS_THREAD_VARIABLES}
-        try:
-            for name in BLAS_THREAD_VARIABLES:
-                os.environ[name] = "1"
-            yield
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
-
-
-@contextmanager
-def _sigint_ignored_in_children() -> Iterator[None]:
-    """Ignore SIGINT while starting processes (main thread only), so children inherit 'ignored' and a
-    Ctrl-C during their start-up cannot print a KeyboardInterrupt traceback from each of them."""
-    # getsignal is None when the handler was not set from Python; it could not be put back then.
-    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is None:
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -705,15 +628,12 @@ class Comparison:
         # Held here: a child rebuilds these from their names while it starts, after start() returns.
         self._next_index = self._context.Value("i", 0)
         self._started = True
+        if self._cancel_early:      # again: a cancel from another thread may have come in between
+            self._cancel.set()
         count = min(workers, len(configs))
-        with single_threaded_blas(), _sigint_ignored_in_children():
-            for number in range(count):
-                process = self._context.Process(
-                    target=_worker_main, name=f"comparison-worker-{number + 1}", daemon=True,
-                    args=(data, configs, self._next_index, self._cancel, self._messages, self._flush_interval))
-                process.start()
-                self._processes.append(process)
-                self._pids.append(process.pid)
+        args = (data, configs, self._next_index, self._cancel, self._messages, self._flush_interval)
+        self._processes = start_processes(_worker_main, [args] * count, "comparison-worker", self._context)
+        self._pids = [process.pid for process in self._processes]
 
     # -- state a view can read --------------------------------------------------------------------
 
@@ -811,7 +731,7 @@ class Comparison:
             terminal, error = message[2], message[3]
             if error is not None:
                 return [self._end(index, RunFinished(len(self._history[index]), "stopped"),
-                                  f"worker failed: {error.strip().splitlines()[-1]}\n{error}")]
+                                  error.strip())]
             return [self._end(index, terminal, "")]
         raise RuntimeError(f"unknown message from a worker: {kind!r}")
 
@@ -862,12 +782,7 @@ class Comparison:
             # leaves half a message that would block the reader.
             for process in self._processes:
                 if process.is_alive():
-                    process.terminate()
-            for process in self._processes:
-                process.join(1.0)
-                if process.is_alive():
-                    process.kill()
-                    process.join()
+                    terminate(process)
             events.extend(self._finish("terminated: the worker did not stop in time"))
         for process in self._processes:
             process.join()

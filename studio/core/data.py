@@ -23,6 +23,12 @@ member ``archive.zip/member/path``) and, where it applies, the 1-based line and 
 expected. Nothing half-loaded is ever returned. Programming errors (a ``Split`` built with the wrong
 shapes, writing an image that is not 0/1) raise ``ValueError``.
 
+Hostile files (see ``file_limits``): only regular files and folders are opened (a FIFO or a device is
+refused at once); zip members must be stored or deflated and are read in bounded chunks, at most
+``MAX_FILE_BYTES`` + 1 bytes each whatever their headers declare; files are parsed in batches of
+``BATCH`` as they are read, so memory stays in proportion to the samples (one byte per pixel). Loaders
+take an optional ``progress(done, total) -> bool`` hook; returning ``False`` raises ``LoadCancelled``.
+
 Speed: the common exact 1,088-byte CRLF file is checked and converted in one NumPy pass over all files
 at once; any other file goes through ``parse_digit_text``, which checks it line by line with regular
 expressions (never one Python step per character). Loading the tutorial's 2,880 files is I/O bound.
@@ -45,6 +51,11 @@ from typing import Callable, NoReturn, Protocol
 
 import numpy as np
 
+# LoadCancelled and Progress are imported here too so that callers of the loaders find them beside them.
+from studio.core.file_limits import LoadCancelled  # noqa: F401  (re-exported for the loaders' callers)
+from studio.core.file_limits import (FileRefused, Progress, check_regular_file, read_zip_member,
+                                     report, shorten, zip_entry_count)
+
 SIDE = 32
 N_PIXELS = SIDE * SIDE
 N_CLASSES = 10
@@ -56,6 +67,14 @@ TEST_FOLDER = "testDigits"
 #: named like a digit is refused without being read into memory.
 MAX_FILE_BYTES = 64 * 1024
 
+#: Files read and parsed together: the batch's raw bytes (at most BATCH x MAX_FILE_BYTES = 32 MB) are
+#: all that is held besides the samples already parsed.
+BATCH = 512
+
+#: Most members a data set archive may list: the tutorial's has 2,880, MNIST converted 70,000. Each
+#: member costs a few hundred bytes of Python objects before anything is read.
+MAX_ZIP_MEMBERS = 500_000
+
 _CRLF_FILE_BYTES = SIDE * (SIDE + 2)  # 1,088: the tutorial's own files, the fast path
 _NAME = re.compile(r"([0-9])_([0-9]+)\.txt", re.IGNORECASE)  # [0-9] is ASCII only, unlike \d or int()
 _VALID_TEXT = re.compile(r"(?:[01]{32}\n){31}[01]{32}\n?")
@@ -65,7 +84,15 @@ _EXPECTED = "32 lines of 32 '0'/'1' characters"
 
 class DataError(Exception):
     """A data set or digit file a user gave us is malformed. The message names the file and, where it
-    applies, line and column and what was expected."""
+    applies, line and column and what was expected; it is cut to ``MAX_MESSAGE_CHARS`` (a path or a
+    member name can be very long, and a message is read by a person)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(shorten(message, MAX_MESSAGE_CHARS))
+
+
+#: Longest ``DataError`` message: room for a long path and a reason, never a screenful.
+MAX_MESSAGE_CHARS = 1000
 
 
 @dataclass(frozen=True, eq=False)
@@ -265,7 +292,8 @@ class _FolderSource:
         path = self.where(folder, name)
         try:
             # os.open/os.read rather than open(): half the cost per file, and the files are many.
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+            # O_NONBLOCK: a FIFO put in place after the folder was listed cannot block the open.
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0))
             try:
                 data = os.read(fd, MAX_FILE_BYTES + 1)
                 while 0 < len(data) <= MAX_FILE_BYTES:  # a read may return less than asked
@@ -323,18 +351,44 @@ class _ZipSource:
             raise DataError(f"{self.where(folder, name)}: is too large for a digit file "
                             f"({info.file_size} bytes); expected {_EXPECTED}")
         try:
-            return self.archive.read(info)
-        except _ZIP_READ_ERRORS as error:
-            raise DataError(f"{self.where(folder, name)}: cannot be read from the archive "
-                            f"({error})") from None
+            # The declared size may lie: the read itself stops at the cap.
+            data = read_zip_member(self.archive, info, MAX_FILE_BYTES)
+        except FileRefused as error:
+            raise DataError(f"{self.where(folder, name)}: {error}") from None
+        if len(data) > MAX_FILE_BYTES:
+            raise DataError(f"{self.where(folder, name)}: is too large for a digit file (over "
+                            f"{MAX_FILE_BYTES} bytes, although its header says {info.file_size}); "
+                            f"expected {_EXPECTED}")
+        return data
 
 
 def _is_digit_candidate(name: str) -> bool:
     return name.lower().endswith(".txt")
 
 
-def _load_split(source: _Source, folder: str) -> Split:
-    """The digit files directly in ``folder`` of ``source``, sorted by (label, sequence number)."""
+class _Tally:
+    """Samples read so far and expected in all, for a loader's ``progress`` hook."""
+
+    def __init__(self, progress: Progress | None, total: int = 0) -> None:
+        self.progress = progress
+        self.total = total
+        self.done = 0
+
+    def add(self, count: int) -> None:
+        self.done += count
+        report(self.progress, self.done, max(self.total, self.done))
+
+
+def _count_candidates(source: _Source, folder: str) -> int:
+    return sum(1 for name in source.listdir(folder)[0] if _is_digit_candidate(name))
+
+
+def _load_split(source: _Source, folder: str, tally: _Tally | None = None) -> Split:
+    """The digit files directly in ``folder`` of ``source``, sorted by (label, sequence number).
+
+    Files are read and parsed ``BATCH`` at a time, so a bad file stops the load after at most one
+    batch was read, and memory holds one batch of raw bytes besides the parsed samples."""
+    tally = tally or _Tally(None)
     files, dirs = source.listdir(folder)
     candidates = [name for name in files if _is_digit_candidate(name)]
     if not candidates:
@@ -358,13 +412,18 @@ def _load_split(source: _Source, folder: str) -> Split:
             raise DataError(f"{source.where(folder, second)}: sample {key[1]} of digit {key[0]} appears "
                             f"twice (as {first!r} and {second!r})")
     names = tuple(name for _, name in keyed)
-    datas = [source.read(folder, name) for name in names]
-    images = _parse_many(datas, lambda i: source.where(folder, names[i]))
+    tally.total = max(tally.total, tally.done + len(names))
+    images = np.empty((len(names), N_PIXELS), dtype=np.uint8)
+    for start in range(0, len(names), BATCH):
+        batch = names[start:start + BATCH]
+        datas = [source.read(folder, name) for name in batch]
+        images[start:start + len(batch)] = _parse_many(datas, lambda i: source.where(folder, batch[i]))
+        tally.add(len(batch))
     labels = np.fromiter((key[0] for key, _ in keyed), dtype=np.int64, count=len(keyed))
     return Split(images, labels, names)
 
 
-def _load_layout(source: _Source) -> tuple[Split, Split | None]:
+def _load_layout(source: _Source, progress: Progress | None = None) -> tuple[Split, Split | None]:
     """Find the layout in ``source`` and load it: train/test folders, or one folder of digits."""
     folder = ""
     while True:
@@ -372,11 +431,14 @@ def _load_layout(source: _Source) -> tuple[Split, Split | None]:
         if TRAIN_FOLDER in dirs or TEST_FOLDER in dirs:
             if TRAIN_FOLDER not in dirs:
                 raise DataError(f"{source.where(folder)}: has {TEST_FOLDER}/ but no {TRAIN_FOLDER}/")
-            train = _load_split(source, posixpath.join(folder, TRAIN_FOLDER))
-            test = _load_split(source, posixpath.join(folder, TEST_FOLDER)) if TEST_FOLDER in dirs else None
+            train_folder, test_folder = posixpath.join(folder, TRAIN_FOLDER), posixpath.join(folder, TEST_FOLDER)
+            tally = _Tally(progress, _count_candidates(source, train_folder)
+                           + (_count_candidates(source, test_folder) if TEST_FOLDER in dirs else 0))
+            train = _load_split(source, train_folder, tally)
+            test = _load_split(source, test_folder, tally) if TEST_FOLDER in dirs else None
             return train, test
         if any(_is_digit_candidate(name) for name in files):
-            return _load_split(source, folder), None
+            return _load_split(source, folder, _Tally(progress)), None
         # A wrapping folder (an archive of "digits/") is looked into once; deeper trees are not searched.
         if folder == "" and len(dirs) == 1:
             folder = dirs[0]
@@ -390,34 +452,54 @@ def _load_layout(source: _Source) -> tuple[Split, Split | None]:
 # Public loaders and writers
 # --------------------------------------------------------------------------------------------------
 
-def load_digit_folder(path: str | Path) -> Split:
+def load_digit_folder(path: str | Path, progress: Progress | None = None) -> Split:
     """A folder of ``LABEL_SEQ.txt`` files -> a ``Split`` sorted by (label, sequence number).
 
-    Raises ``DataError`` if the path is missing or not a folder, or if any digit file is malformed.
+    Raises ``DataError`` if the path is missing or not a folder, or if any digit file is malformed;
+    ``LoadCancelled`` if ``progress`` returns ``False``.
     """
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: does not exist")
     if not path.is_dir():
         raise DataError(f"{path}: is not a folder")
-    return _load_split(_FolderSource(path), "")
+    return _load_split(_FolderSource(path), "", _Tally(progress))
 
 
-def load_dataset(path: str | Path) -> Dataset:
+def check_source_path(path: str | Path) -> os.stat_result:
+    """``os.stat`` of a data set path a user gave, which must be a folder or a regular file.
+
+    Raises ``DataError`` if it is missing or unreadable, or a FIFO, device or socket (opening one
+    would block or never end); nothing is opened."""
+    try:
+        return check_regular_file(path, allow_folder=True)
+    except FileNotFoundError:
+        raise DataError(f"{path}: does not exist") from None
+    except FileRefused as error:
+        raise DataError(f"{path}: {error}") from None
+    except OSError as error:
+        raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
+
+
+def load_dataset(path: str | Path, progress: Progress | None = None) -> Dataset:
     """A data set from a folder or a ``.zip`` (read in place, nothing extracted to disk).
 
     Layouts: ``trainingDigits/`` and ``testDigits/`` (``testDigits/`` may be missing: ``test`` is then
     ``None``), or one folder of digit files (``test`` is ``None``); either may sit inside one wrapping
-    folder. Raises ``DataError`` for a missing path, a file that is not a zip, or any malformed content.
+    folder. Raises ``DataError`` for a missing path, a file that is not a zip, or any malformed content;
+    ``LoadCancelled`` if ``progress`` returns ``False``.
     """
     path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: does not exist")
+    check_source_path(path)
     resolved = path.resolve()
     if path.is_dir():
-        train, test = _load_layout(_FolderSource(path))
+        train, test = _load_layout(_FolderSource(path), progress)
         return Dataset(resolved.name, str(resolved), train, test)
     try:
+        declared = zip_entry_count(path)
+        if declared is not None and declared > MAX_ZIP_MEMBERS:
+            raise DataError(f"{path}: lists {declared} members, more than the {MAX_ZIP_MEMBERS} a data set "
+                            f"archive may hold")
         archive = zipfile.ZipFile(path)
     except OSError as error:
         raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
@@ -425,7 +507,11 @@ def load_dataset(path: str | Path) -> Dataset:
         raise DataError(f"{path}: is not a zip archive (or a damaged one); expected a zip or a folder "
                         f"of digit files") from None
     with archive:
-        train, test = _load_layout(_ZipSource(archive, str(path)))
+        members = archive.infolist()
+        if len(members) > MAX_ZIP_MEMBERS:
+            raise DataError(f"{path}: lists {len(members)} members, more than the {MAX_ZIP_MEMBERS} a "
+                            f"data set archive may hold")
+        train, test = _load_layout(_ZipSource(archive, str(path)), progress)
     return Dataset(resolved.stem, str(resolved), train, test)
 
 

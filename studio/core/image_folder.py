@@ -15,6 +15,13 @@ one batch. Samples are named ``LABEL_INDEX.txt``, INDEX counting from 0 in each 
 
 A picture that cannot be decoded, or holds no ink (one flat colour), raises ``DataError`` naming it.
 
+Hostile pictures: Pillow detects a format from the content, whatever the name, and would run Ghostscript
+on PostScript named ``.png``; only PNG, JPEG, BMP, GIF and TIFF decoders are ever used (``FORMATS``). A
+picture's size is read from its header and checked (at most ``MAX_PICTURE_PIXELS``) before it is
+decoded: a 170 KB PNG can hold 144 Mpx (2.2 GB decoded). Pictures are converted as they are read, in
+batches of at most ``BATCH_PIXELS`` source pixels, so 4,000 pictures cost their 4 MB of 32x32 results
+plus one batch. ``load_image_folder`` takes a ``progress(done, total) -> bool`` hook (``LoadCancelled``).
+
 Left out: zips of pictures, colour (only lightness counts), and cleaning up photos (shadows, specks).
 Pillow is imported on first use, so importing this module costs nothing.
 """
@@ -22,6 +29,8 @@ from __future__ import annotations
 
 import os
 import re
+import struct
+import warnings
 from pathlib import Path
 from types import ModuleType
 
@@ -29,7 +38,18 @@ import numpy as np
 
 from studio.core.convert import fit_digits, has_ink, ink_from_grey, reduce_large
 from studio.core.data import DataError, Dataset, Split
+from studio.core.file_limits import Progress, report
 
+#: The only decoders Pillow may use (by Pillow's format names): never EPS (Ghostscript) or the others.
+FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF")
+#: Largest picture decoded, in pixels (a 12 Mpx phone photo; 4000 x 3000). A digit needs far fewer.
+MAX_PICTURE_PIXELS = 12_000_000
+#: Source pixels (after reduction) converted together: bounds the conversion's float32 temporaries.
+BATCH_PIXELS = 2_000_000
+#: What Pillow raises on damaged data besides OSError (it has no single error type); caught around its
+#: calls only. EOFError, struct.error, IndexError and the like come from truncated headers and tables.
+_PILLOW_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error, IndexError, KeyError, TypeError,
+                  ZeroDivisionError)
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff"})
 TRAIN_NAMES = ("train", "training")
 TEST_NAMES = ("test", "testing")
@@ -120,19 +140,28 @@ def decode_grey(path: str | Path) -> np.ndarray:
     from PIL import ImageOps
     path = Path(path)
     try:
-        with Image.open(path) as picture:
-            picture = ImageOps.exif_transpose(picture)
-            picture.load()
-            mode = picture.mode
-            if mode in ("I", "F") or mode.startswith("I;16"):
-                return np.asarray(picture, dtype=np.float32)
-            has_alpha = "A" in picture.getbands() or "transparency" in picture.info
-            if not has_alpha:
-                return np.asarray(picture.convert("L"), dtype=np.float32)
-            pair = np.asarray(picture.convert("RGBA").convert("LA"), dtype=np.float32)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
-        # OSError covers UnidentifiedImageError and "image file is truncated".
-        raise DataError(f"{path}: cannot be read as a picture ({error})") from None
+        # A damaged file can make Pillow warn (e.g. "Tag data larger than file") and carry on: what it
+        # decodes is judged like any other picture, and a warning is not an error to show the learner.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            with Image.open(path, formats=FORMATS) as picture:
+                width, height = picture.size
+                if width * height > MAX_PICTURE_PIXELS:
+                    raise DataError(f"{path}: is {width}x{height} pixels, more than the {MAX_PICTURE_PIXELS:,} "
+                                    f"pixels a digit picture may have; scale it down first")
+                picture = ImageOps.exif_transpose(picture)
+                picture.load()
+                mode = picture.mode
+                if mode in ("I", "F") or mode.startswith("I;16"):
+                    return np.asarray(picture, dtype=np.float32)
+                has_alpha = "A" in picture.getbands() or "transparency" in picture.info
+                if not has_alpha:
+                    return np.asarray(picture.convert("L"), dtype=np.float32)
+                pair = np.asarray(picture.convert("RGBA").convert("LA"), dtype=np.float32)
+    except (*_PILLOW_ERRORS, Image.DecompressionBombError) as error:
+        # OSError covers UnidentifiedImageError (also for a format not in FORMATS) and "truncated".
+        raise DataError(f"{path}: cannot be read as a picture of one of the formats "
+                        f"{', '.join(FORMATS)} ({error or type(error).__name__})") from None
     grey, alpha = pair[..., 0], pair[..., 1] / 255
     visible = alpha.sum()
     ink_mean = float((grey * alpha).sum() / visible) if visible > 0 else 0.0
@@ -145,20 +174,31 @@ def picture_to_digit(path: str | Path) -> np.ndarray:
     return _convert([Path(path)])[0]
 
 
-def _convert(paths: list[Path]) -> np.ndarray:
-    """Picture files -> ``(n, 1024)`` uint8; pictures of one size after reduction are one batch."""
-    inks: list[np.ndarray] = []
-    for path in paths:
+def _convert(paths: list[Path], progress: Progress | None = None, done: int = 0,
+             total: int | None = None) -> np.ndarray:
+    """Picture files -> ``(n, 1024)`` uint8, converted as they are read: pictures of one size after
+    reduction wait in a batch, and all batches are converted once they hold ``BATCH_PIXELS``."""
+    out = np.empty((len(paths), 1024), dtype=np.uint8)
+    total = len(paths) if total is None else total
+    pending: dict[tuple[int, ...], list[tuple[int, np.ndarray]]] = {}
+    pending_pixels = 0
+
+    def flush() -> None:
+        for batch in pending.values():
+            out[[i for i, _ in batch]] = fit_digits(np.stack([ink for _, ink in batch]))
+        pending.clear()
+
+    for index, path in enumerate(paths):
         ink = reduce_large(ink_from_grey(decode_grey(path)))
         if not has_ink(ink):
             raise DataError(f"{path}: holds no digit (the picture is one flat colour, or too faint)")
-        inks.append(ink)
-    out = np.empty((len(paths), 1024), dtype=np.uint8)
-    by_shape: dict[tuple[int, ...], list[int]] = {}
-    for index, ink in enumerate(inks):
-        by_shape.setdefault(ink.shape, []).append(index)
-    for indices in by_shape.values():
-        out[indices] = fit_digits(np.stack([inks[i] for i in indices]))
+        pending.setdefault(ink.shape, []).append((index, ink))
+        pending_pixels += ink.size
+        if pending_pixels >= BATCH_PIXELS:
+            flush()
+            pending_pixels = 0
+        report(progress, done + index + 1, total)
+    flush()
     return out
 
 
@@ -166,12 +206,18 @@ def _convert(paths: list[Path]) -> np.ndarray:
 # Loading
 # --------------------------------------------------------------------------------------------------
 
-def load_class_folders(folder: str | Path) -> Split:
+def load_class_folders(folder: str | Path, progress: Progress | None = None) -> Split:
     """``folder/0/*.png`` .. ``folder/9/*.png`` -> a ``Split`` sorted by label, then natural file name.
 
-    Raises ``DataError`` for a folder that is not a class folder, an unreadable picture, or no pictures.
+    Raises ``DataError`` for a folder that is not a class folder, an unreadable picture, or no pictures;
+    ``LoadCancelled`` if ``progress`` returns ``False``.
     """
-    folder = Path(folder)
+    paths, labels, names = _list_pictures(Path(folder))
+    return Split(_convert(paths, progress), np.asarray(labels, dtype=np.int64), tuple(names))
+
+
+def _list_pictures(folder: Path) -> tuple[list[Path], list[int], list[str]]:
+    """The pictures of a class-folder layout: paths, labels and sample names, in load order."""
     _, dirs = _listdir(folder)
     strays = [name for name in dirs if not _CLASS_NAME.fullmatch(name)]
     if strays:
@@ -192,21 +238,35 @@ def load_class_folders(folder: str | Path) -> Split:
     if not paths:
         raise DataError(f"{folder}: holds no pictures; expected PNG, JPEG, BMP, GIF or TIFF files in "
                         f"class folders 0 to 9")
-    return Split(_convert(paths), np.asarray(labels, dtype=np.int64), tuple(names))
+    return paths, labels, names
 
 
-def load_image_folder(folder: str | Path) -> Dataset:
+def _load_parts(parts: list[Path], progress: Progress | None) -> list[Split]:
+    """Each class-folder layout in ``parts`` as a ``Split``; progress counts over all of them."""
+    listed = [_list_pictures(part) for part in parts]
+    total = sum(len(paths) for paths, _, _ in listed)
+    splits: list[Split] = []
+    done = 0
+    for paths, labels, names in listed:
+        images = _convert(paths, progress, done, total)
+        splits.append(Split(images, np.asarray(labels, dtype=np.int64), tuple(names)))
+        done += len(paths)
+    return splits
+
+
+def load_image_folder(folder: str | Path, progress: Progress | None = None) -> Dataset:
     """A picture data set -> ``Dataset``: class folders (train only), or ``train/``/``test/`` folders of
-    class folders (``training/``/``testing/`` too). Raises ``DataError``."""
+    class folders (``training/``/``testing/`` too). Raises ``DataError``; ``LoadCancelled`` if
+    ``progress`` returns ``False``."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"{folder}: is not a folder")
     resolved = folder.resolve()
     parts = None if is_class_folder_layout(folder) else _split_folders(folder)
     if parts is None:
-        return Dataset(resolved.name, str(resolved), load_class_folders(folder), None)
+        return Dataset(resolved.name, str(resolved), load_class_folders(folder, progress), None)
     if "train" not in parts:
         raise DataError(f"{folder}: has {parts['test'].name}/ but no train/ (or training/) folder of "
                         f"class folders")
-    test = load_class_folders(parts["test"]) if "test" in parts else None
-    return Dataset(resolved.name, str(resolved), load_class_folders(parts["train"]), test)
+    train, *test = _load_parts([parts["train"], *([parts["test"]] if "test" in parts else [])], progress)
+    return Dataset(resolved.name, str(resolved), train, test[0] if test else None)

@@ -20,11 +20,18 @@ Every problem in a file raises ``DataError`` naming the file: not gzip-compresse
 a wrong magic number (including an images file given for labels and the reverse), images not 28x28,
 a count that does not match the other file's, a label above 9, or bytes left over after the data.
 
+Hostile files: only regular files are opened (a FIFO is refused at once); a raw file must be as long as
+its header says before anything is allocated; a gzip file may not claim more than ``MAX_GZIP_RATIO``
+times its own size (real MNIST files compress about 5 to 1; a file of a million blank images 500 to 1),
+and never more than ``MAX_IMAGES`` images. Images are read and converted ``convert.CHUNK`` at a time,
+so memory holds the 32x32 result (1 KB per image) and one chunk, never the whole file.
+
 Left out: EMNIST/Fashion-MNIST names and orientations, and writing IDX files.
 """
 from __future__ import annotations
 
 import gzip
+import os
 import re
 import zlib
 from pathlib import Path
@@ -32,15 +39,19 @@ from typing import BinaryIO
 
 import numpy as np
 
-from studio.core.convert import fit_digits
-from studio.core.data import DataError, Dataset, Split
+from studio.core.convert import CHUNK, fit_digits
+from studio.core.data import DataError, Dataset, Split, check_source_path
+from studio.core.file_limits import Progress, report
 
 IMAGES_MAGIC = 2051
 LABELS_MAGIC = 2049
 MNIST_SIDE = 28
-#: Refuse headers that claim more images than this (MNIST has 70,000): a damaged count must not make
-#: us read gigabytes.
-MAX_IMAGES = 1_000_000
+#: Refuse headers that claim more images than this (MNIST has 70,000; EMNIST's largest set 280,000): a
+#: damaged count must not make us read gigabytes. 300,000 converted images take 300 MB.
+MAX_IMAGES = 300_000
+#: Most a gzip file may expand, relative to its own size, before it is refused as a decompression bomb.
+MAX_GZIP_RATIO = 100
+_HEADER_BYTES = {IMAGES_MAGIC: 16, LABELS_MAGIC: 8}
 _READ_CHUNK = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -55,6 +66,9 @@ _KIND_DIMS = {"images": "3", "labels": "1"}
 
 def _open(path: Path) -> BinaryIO:
     """``path`` opened for reading, through gzip if it starts with the gzip magic."""
+    if os.path.isdir(path):
+        raise DataError(f"{path}: is a folder; expected an MNIST file")
+    check_source_path(path)  # a FIFO or a device is refused before open() could block on it
     try:
         with open(path, "rb") as raw:
             compressed = raw.read(2) == _GZIP_MAGIC
@@ -116,20 +130,42 @@ def _header(stream: BinaryIO, path: Path, magic: int, words: int, kind: str) -> 
     return [int.from_bytes(head[4 * i:4 * i + 4], "big") for i in range(words)]
 
 
+def _check_declared(stream: BinaryIO, path: Path, magic: int, payload: int, what: str) -> None:
+    """Refuse a header whose ``payload`` (bytes after the header) the file cannot hold, before any of
+    it is allocated: a raw file shorter than that is truncated; a gzip file cannot expand more than
+    ``MAX_GZIP_RATIO`` times its own size."""
+    stored = os.stat(path).st_size
+    if isinstance(stream, gzip.GzipFile):
+        if payload > MAX_GZIP_RATIO * stored + 1_000_000:
+            raise DataError(f"{path}: its header says {what} ({payload} bytes), but the compressed file "
+                            f"has only {stored} bytes, more than {MAX_GZIP_RATIO} times smaller than any "
+                            f"real MNIST file; refused as a possible decompression bomb")
+    elif _HEADER_BYTES[magic] + payload > stored:
+        raise DataError(f"{path}: is truncated: expected {what} ({payload} bytes), found "
+                        f"{max(stored - _HEADER_BYTES[magic], 0)} bytes")
+
+
+def _images_header(stream: BinaryIO, path: Path) -> int:
+    """Check an images file's header; its image count."""
+    count, rows, cols = _header(stream, path, IMAGES_MAGIC, 3, "images")
+    if (rows, cols) != (MNIST_SIDE, MNIST_SIDE):
+        raise DataError(f"{path}: holds {rows}x{cols} images; expected MNIST's "
+                        f"{MNIST_SIDE}x{MNIST_SIDE}")
+    if not 0 < count <= MAX_IMAGES:
+        raise DataError(f"{path}: its header says {count} images; expected 1 to {MAX_IMAGES}")
+    _check_declared(stream, path, IMAGES_MAGIC, count * rows * cols, f"{count} images of {rows}x{cols} pixels")
+    return count
+
+
 def read_idx_images(path: str | Path) -> np.ndarray:
     """An MNIST images file (raw or gzip) -> ``(n, 28, 28)`` uint8, 0 = paper, 255 = full ink."""
     path = Path(path)
     with _open(path) as stream:
-        count, rows, cols = _header(stream, path, IMAGES_MAGIC, 3, "images")
-        if (rows, cols) != (MNIST_SIDE, MNIST_SIDE):
-            raise DataError(f"{path}: holds {rows}x{cols} images; expected MNIST's "
-                            f"{MNIST_SIDE}x{MNIST_SIDE}")
-        if not 0 < count <= MAX_IMAGES:
-            raise DataError(f"{path}: its header says {count} images; expected 1 to {MAX_IMAGES}")
-        what = f"{count} images of {rows}x{cols} pixels"
-        pixels = _read_exactly(stream, count * rows * cols, path, what)
+        count = _images_header(stream, path)
+        what = f"{count} images of {MNIST_SIDE}x{MNIST_SIDE} pixels"
+        pixels = _read_exactly(stream, count * MNIST_SIDE * MNIST_SIDE, path, what)
         _check_end(stream, path, what)
-    return np.frombuffer(pixels, dtype=np.uint8).reshape(count, rows, cols)
+    return np.frombuffer(pixels, dtype=np.uint8).reshape(count, MNIST_SIDE, MNIST_SIDE)
 
 
 def read_idx_labels(path: str | Path) -> np.ndarray:
@@ -140,6 +176,7 @@ def read_idx_labels(path: str | Path) -> np.ndarray:
         if not 0 < count <= MAX_IMAGES:
             raise DataError(f"{path}: its header says {count} labels; expected 1 to {MAX_IMAGES}")
         what = f"{count} labels"
+        _check_declared(stream, path, LABELS_MAGIC, count, what)
         data = _read_exactly(stream, count, path, what)
         _check_end(stream, path, what)
     labels = np.frombuffer(data, dtype=np.uint8)
@@ -160,21 +197,50 @@ def convert_mnist_images(images: np.ndarray) -> np.ndarray:
     images = np.asarray(images)
     if images.dtype != np.uint8 or images.ndim != 3:
         raise ValueError(f"MNIST images must be an (n, h, w) uint8 array, got {images.shape} {images.dtype}")
-    return fit_digits(images.astype(np.float32) * np.float32(1 / 255))
+    out = np.empty((len(images), 32 * 32), dtype=np.uint8)
+    for start in range(0, len(images), CHUNK):  # float32 a chunk at a time: 4 bytes a pixel adds up
+        out[start:start + CHUNK] = fit_digits(images[start:start + CHUNK].astype(np.float32) * np.float32(1 / 255))
+    return out
 
 
-def load_mnist(images_path: str | Path, labels_path: str | Path, name: str | None = None) -> Split:
+def load_mnist(images_path: str | Path, labels_path: str | Path, name: str | None = None,
+               progress: Progress | None = None, done: int = 0, total: int | None = None) -> Split:
     """An MNIST images file and its labels file -> a ``Split`` of 32x32 binary digits in file order,
     named ``LABEL_INDEX.txt``. ``name`` is what the count-mismatch message calls the pair (default:
-    the images file's name). Raises ``DataError``."""
+    the images file's name). Raises ``DataError``; ``LoadCancelled`` if ``progress(done + converted,
+    total)`` returns ``False`` (``total`` defaults to this pair's count).
+
+    The labels are read first (small); the images are then read and converted a chunk at a time."""
     images_path, labels_path = Path(images_path), Path(labels_path)
-    images = read_idx_images(images_path)
     labels = read_idx_labels(labels_path)
-    if len(images) != len(labels):
-        raise DataError(f"{name or images_path.name}: {images_path} holds {len(images)} images but "
-                        f"{labels_path} holds {len(labels)} labels; they must pair up one to one")
+    with _open(images_path) as stream:
+        count = _images_header(stream, images_path)
+        if count != len(labels):
+            raise DataError(f"{name or images_path.name}: {images_path} holds {count} images but "
+                            f"{labels_path} holds {len(labels)} labels; they must pair up one to one")
+        out = np.empty((count, 32 * 32), dtype=np.uint8)
+        size = MNIST_SIDE * MNIST_SIDE
+        total = total if total is not None else count
+        for start in range(0, count, CHUNK):
+            n = min(CHUNK, count - start)
+            what = f"{count} images of {MNIST_SIDE}x{MNIST_SIDE} pixels"
+            pixels = _read_exactly(stream, n * size, images_path, what)
+            chunk = np.frombuffer(pixels, dtype=np.uint8).reshape(n, MNIST_SIDE, MNIST_SIDE)
+            out[start:start + n] = convert_mnist_images(chunk)
+            report(progress, done + start + n, total)
+        _check_end(stream, images_path, f"{count} images of {MNIST_SIDE}x{MNIST_SIDE} pixels")
     names = tuple(f"{label}_{index}.txt" for index, label in enumerate(labels.tolist()))
-    return Split(convert_mnist_images(images), labels, names)
+    return Split(out, labels, names)
+
+
+def _declared_count(path: Path) -> int:
+    """The image count an images file's header declares (0 if it cannot be read), for progress."""
+    try:
+        with _open(path) as stream:
+            head = stream.read(8)
+    except (DataError, OSError, EOFError, zlib.error):
+        return 0
+    return int.from_bytes(head[4:8], "big") if len(head) == 8 else 0
 
 
 # --------------------------------------------------------------------------------------------------
@@ -210,9 +276,10 @@ def _pair(folder: Path, part: str, files: dict[str, Path]) -> tuple[Path, Path]:
     return files["images"], files["labels"]
 
 
-def load_mnist_folder(folder: str | Path) -> Dataset:
+def load_mnist_folder(folder: str | Path, progress: Progress | None = None) -> Dataset:
     """A folder with the standard MNIST files -> ``Dataset``: train from ``train-*``, test from
-    ``t10k-*``; with only ``t10k-*``, train from them and no test split. Raises ``DataError``."""
+    ``t10k-*``; with only ``t10k-*``, train from them and no test split. Raises ``DataError``;
+    ``LoadCancelled`` if ``progress`` returns ``False``."""
     folder = Path(folder)
     found = find_mnist_files(folder)
     if not found:
@@ -221,11 +288,14 @@ def load_mnist_folder(folder: str | Path) -> Dataset:
                         f"t10k-labels-idx1-ubyte[.gz]")
     pairs = {part: _pair(folder, part, files) for part, files in found.items()}
     resolved = folder.resolve()
+    total = sum(min(_declared_count(images), MAX_IMAGES) for images, _ in pairs.values())
     if "train" in pairs:
-        train = load_mnist(*pairs["train"], name="train")
-        test = load_mnist(*pairs["t10k"], name="t10k") if "t10k" in pairs else None
+        train = load_mnist(*pairs["train"], name="train", progress=progress, total=total)
+        test = (load_mnist(*pairs["t10k"], name="t10k", progress=progress, done=len(train), total=total)
+                if "t10k" in pairs else None)
         return Dataset(resolved.name, str(resolved), train, test)
-    return Dataset(f"{resolved.name} (t10k only)", str(resolved), load_mnist(*pairs["t10k"], name="t10k"), None)
+    return Dataset(f"{resolved.name} (t10k only)", str(resolved),
+                   load_mnist(*pairs["t10k"], name="t10k", progress=progress, total=total), None)
 
 
 def sniff_idx_magic(path: str | Path) -> int | None:
@@ -248,7 +318,7 @@ def _partner_names(name: str, kind: str) -> list[str]:
     return [base, stem, stem + ".gz"]
 
 
-def load_mnist_file(path: str | Path) -> Dataset:
+def load_mnist_file(path: str | Path, progress: Progress | None = None) -> Dataset:
     """One MNIST images (or labels) file with its partner beside it -> a ``Dataset`` with a train split
     only. The partner is found by swapping ``images``/``labels`` and ``idx3``/``idx1`` in the name, with
     or without ``.gz``. Raises ``DataError``."""
@@ -265,4 +335,4 @@ def load_mnist_file(path: str | Path) -> Dataset:
     images_path, labels_path = (path, partner) if kind == "images" else (partner, path)
     stem = re.split(r"[-.]", images_path.name, maxsplit=1)[0]
     return Dataset(stem or images_path.name, str(images_path.resolve()),
-                   load_mnist(images_path, labels_path), None)
+                   load_mnist(images_path, labels_path, progress=progress), None)

@@ -49,6 +49,15 @@ Safety: files are saved atomically (a temporary file in the same folder, flushed
 renamed over the target), so a failed save leaves any earlier file intact. Files are read with
 ``np.load(..., allow_pickle=False)``, so loading a file can never run code, and every array header is
 checked before its data is read, so a damaged or hostile file cannot make the app allocate huge memory.
+Only regular files are opened (a FIFO or device is refused before ``open`` could block); entries must
+be stored or deflated (``zipfile`` decompresses bzip2 and LZMA in one go, however large); ``meta`` may
+list at most ``MAX_LAYERS`` sizes and hold at most ``MAX_META_CHARS`` characters; messages quote at most
+a few hundred characters of any value. ``check_digit_model`` says whether a loaded network fits the
+studio's digits (1024 inputs, 10 outputs), naming the file if not.
+
+A save killed at the wrong moment (``kill -9``, a power cut) leaves its hidden temporary file behind;
+the next save into the same folder removes such leftovers of our own (our exact name pattern, a ZIP or
+empty, untouched for ``file_limits.STALE_TEMPORARY_SECONDS``).
 """
 from __future__ import annotations
 
@@ -71,6 +80,9 @@ from typing import IO, Any, NoReturn
 
 import numpy as np
 
+from studio.core.data import N_CLASSES, N_PIXELS
+from studio.core.file_limits import FileRefused, check_regular_file, check_zip_member, remove_stale_temporaries, \
+    shorten
 from studio.core.network import ACTIVATIONS, LOSSES, OUTPUT_FOR_LOSS, Network
 
 FORMAT = "backprop-studio-model"
@@ -82,13 +94,20 @@ OUTPUTS: tuple[str, ...] = tuple(sorted(set(OUTPUT_FOR_LOSS.values())))
 #: The fields every ``meta`` must have, in the order they are checked and reported.
 REQUIRED_META_FIELDS: tuple[str, ...] = ("format", "version", "sizes", "activation", "output", "loss")
 
-#: Largest model this reader will load, in parameters (weights + biases): about 400 MB of float64.
+#: Largest model this reader will load, in parameters (weights + biases): about 200 MB of float64.
 #: The studio's networks have a few hundred thousand; the limit exists so that a damaged or hostile
-#: file cannot make the app try to allocate gigabytes before noticing the data is not there.
-MAX_PARAMETERS = 50_000_000
+#: file cannot make the app allocate more than a few hundred MB before noticing the data is not there.
+MAX_PARAMETERS = 25_000_000
 
-#: Longest ``meta`` JSON text this reader will load, in characters (NumPy stores 4 bytes each).
-MAX_META_CHARS = 4 * 1024 * 1024
+#: Most layers (sizes) a model may list: refused before the sizes are looked at one by one.
+MAX_LAYERS = 64
+
+#: Longest ``meta`` JSON text this reader will load, in characters (NumPy stores 4 bytes each): 4 MB.
+MAX_META_CHARS = 1_000_000
+
+#: Most entries a model archive may list (a model of ``MAX_LAYERS`` sizes has 127).
+MAX_ENTRIES = 1_000
+
 
 # Exceptions that NumPy's and zipfile's readers raise on damaged input. They are caught only around
 # calls into those libraries (see ``_reading``), so a bug in this module still surfaces as itself.
@@ -127,7 +146,8 @@ class ModelFileError(Exception):
 
     def __init__(self, path: str, problem: str, *, saving: bool = False) -> None:
         what = "save the model to" if saving else "load the model file"
-        super().__init__(f'Cannot {what} "{path}": {problem}')
+        problem = shorten(problem, 600)
+        super().__init__(f'Cannot {what} "{shorten(path, 500)}": {problem}')
         self.path = path
         self.problem = problem
 
@@ -216,6 +236,7 @@ def _write_atomically(target: Path, arrays: dict[str, np.ndarray]) -> None:
     The temporary file sits in the same folder because ``os.replace`` is atomic only within one file
     system. Any exception removes it and is re-raised; ``target`` is changed only by the final rename.
     """
+    remove_stale_temporaries(target.parent, _ZIP_PREFIXES[0])
     temp, file = _open_temp_file(target)
     try:
         with file:
@@ -303,7 +324,10 @@ def load_model(path: str | os.PathLike[str]) -> tuple[Network, dict[str, Any]]:
     """
     name = os.fspath(path)
     try:
+        check_regular_file(name)  # a FIFO would block open() for good
         file = open(name, "rb")
+    except FileRefused as error:
+        raise ModelFileError(name, f"it {error}") from None
     except OSError as error:
         raise ModelFileError(name, _describe_os_error(error, saving=False)) from error
     with file:
@@ -326,7 +350,7 @@ def _reading(name: str, what: str) -> Iterator[None]:
     try:
         yield
     except _LIBRARY_READ_ERRORS as error:
-        detail = str(error) or type(error).__name__
+        detail = shorten(str(error) or type(error).__name__, 200)
         raise ModelFileError(name, f"{what} is damaged or truncated ({detail}); "
                                    "the file may have been cut short or altered") from error
 
@@ -363,13 +387,21 @@ def _read_npz(npz: np.lib.npyio.NpzFile, name: str) -> tuple[Network, dict[str, 
     """The checks in order: entry names, meta, then every array's header, then its values."""
     with _reading(name, "the archive's list of entries"):
         entries = list(npz.files)
-        encrypted = [info.filename for info in npz.zip.infolist() if info.flag_bits & 0x1]
+        infos = npz.zip.infolist()
+    if len(infos) > MAX_ENTRIES:
+        _refuse(name, f"it lists {len(infos)} entries; a model file has at most {MAX_ENTRIES}")
+    encrypted = [info.filename for info in infos if info.flag_bits & 0x1]
     if encrypted:
-        _refuse(name, f"entry {encrypted[0]!r} is encrypted; model files are never encrypted")
+        _refuse(name, f"entry {_quote(encrypted[0])} is encrypted; model files are never encrypted")
+    for info in infos:  # before any entry is opened: bzip2 and LZMA decompress in one go
+        try:
+            check_zip_member(info)
+        except FileRefused as error:
+            _refuse(name, f"entry {_quote(info.filename)} {error}")
     # Counter, not list.count: a hostile archive may list a hundred thousand entries.
     duplicates = sorted(e for e, n in collections.Counter(entries).items() if n > 1)
     if duplicates:
-        _refuse(name, f"it holds the array {duplicates[0]!r} more than once")
+        _refuse(name, f"it holds the array {_quote(duplicates[0])} more than once")
     if "meta" not in entries:
         _refuse(name, "it has no 'meta' entry, so it was not saved by Backprop Studio "
                       f"(it holds {_list_names(entries)})")
@@ -488,7 +520,7 @@ def _parse_meta(text: str, name: str) -> Any:
         result: dict[str, Any] = {}
         for key, value in pairs:
             if key in result:
-                _refuse(name, f"'meta' has the key {key!r} more than once")
+                _refuse(name, f"'meta' has the key {_quote(key)} more than once")
             result[key] = value
         return result
 
@@ -515,7 +547,7 @@ def _check_meta(meta: Any, name: str) -> tuple[tuple[int, ...], str, str, dict[s
     if not isinstance(fmt, str):
         _refuse(name, f"'meta' field 'format' must be a string, but it is {_json_kind(fmt)}")
     if fmt != FORMAT:
-        _refuse(name, f"it is not a Backprop Studio model: its format is {fmt!r}, not {FORMAT!r}")
+        _refuse(name, f"it is not a Backprop Studio model: its format is {_quote(fmt)}, not {FORMAT!r}")
 
     version = meta["version"]
     if not _is_int(version):
@@ -529,12 +561,15 @@ def _check_meta(meta: Any, name: str) -> tuple[tuple[int, ...], str, str, dict[s
     sizes = meta["sizes"]
     if not isinstance(sizes, list) or not all(_is_int(s) for s in sizes):
         _refuse(name, f"'meta' field 'sizes' must be a list of integers, but it is {_json_kind(sizes)}")
+    if len(sizes) > MAX_LAYERS:
+        _refuse(name, f"'meta' field 'sizes' lists {len(sizes)} layers; a model may have at most {MAX_LAYERS}")
+    shown = _shorten(json.dumps(sizes), 200)
     if len(sizes) < 2 or any(s < 1 for s in sizes):
-        _refuse(name, f"'meta' field 'sizes' is {sizes}; a network needs at least two layers, each "
+        _refuse(name, f"'meta' field 'sizes' is {shown}; a network needs at least two layers, each "
                       "with one or more units")
     parameters = sum(n_out * (n_in + 1) for n_in, n_out in zip(sizes[:-1], sizes[1:]))
     if parameters > MAX_PARAMETERS:
-        _refuse(name, f"the network is too large to load: sizes {sizes} mean {parameters} parameters, "
+        _refuse(name, f"the network is too large to load: sizes {shown} mean {parameters} parameters, "
                       f"more than the limit of {MAX_PARAMETERS}")
 
     for field, known in (("activation", ACTIVATIONS), ("output", OUTPUTS), ("loss", LOSSES)):
@@ -542,7 +577,7 @@ def _check_meta(meta: Any, name: str) -> tuple[tuple[int, ...], str, str, dict[s
         if not isinstance(value, str):
             _refuse(name, f"'meta' field {field!r} must be a string, but it is {_json_kind(value)}")
         if value not in known:
-            _refuse(name, f"unknown {field} {value!r} (this version knows {', '.join(known)})")
+            _refuse(name, f"unknown {field} {_quote(value)} (this version knows {', '.join(known)})")
     loss, output = meta["loss"], meta["output"]
     if output != OUTPUT_FOR_LOSS[loss]:
         _refuse(name, f"output {output!r} does not go with loss {loss!r}: squared error (sse) uses "
@@ -552,6 +587,18 @@ def _check_meta(meta: Any, name: str) -> tuple[tuple[int, ...], str, str, dict[s
     if not isinstance(info, dict):
         _refuse(name, f"'meta' field 'info' must be a JSON object, but it is {_json_kind(info)}")
     return tuple(sizes), meta["activation"], loss, info
+
+
+def check_digit_model(network: Network, name: str, inputs: int = N_PIXELS, outputs: int = N_CLASSES) -> None:
+    """``ModelFileError`` naming the file ``name`` unless ``network`` takes ``inputs`` pixels and gives
+    ``outputs`` outputs (the studio's digits: 1024 and 10). ``load_model`` reads any valid model; use
+    this where the model must read digits (predict, evaluate, training on from it, the window)."""
+    if network.sizes[0] != inputs:
+        _refuse(name, f"the model takes {network.sizes[0]} inputs, but the digits here have {inputs} pixels "
+                      f"(32x32); it was made for other data")
+    if network.sizes[-1] != outputs:
+        _refuse(name, f"the model has {network.sizes[-1]} outputs, but a digit model needs {outputs}, "
+                      f"one per digit 0-9")
 
 
 def _is_int(value: Any) -> bool:
@@ -585,9 +632,14 @@ def _natural_key(entry: str) -> tuple[int, int, str]:
     return (0, int(match[2]), match[1]) if match else (1, 0, entry)
 
 
+def _quote(text: str) -> str:
+    """``repr`` of a name or value from a file, cut to a length a message can show."""
+    return repr(text) if len(text) <= 60 else repr(text[:57]) + "..."
+
+
 def _list_names(entries: list[str]) -> str:
     """Entry names for a message, at most ten of them."""
     if not entries:
         return "nothing"
-    shown = ", ".join(repr(e) for e in entries[:10])
+    shown = ", ".join(_quote(e) for e in entries[:10])
     return shown + (f" and {len(entries) - 10} more" if len(entries) > 10 else "")

@@ -11,8 +11,19 @@ import studio
 #: The repository (or source tree) that holds the ``studio`` package.
 PROJECT_ROOT: Path = Path(studio.__file__).resolve().parent.parent
 
-#: The built-in data set the window opens at start-up: synthetic 32x32 digits made by ``studio.core.synth``.
-DEFAULT_DATASET: Path = PROJECT_ROOT / "data" / "synthetic"
+#: Where an installed studio (a wheel) keeps the built-in data set: ``data/`` ships as the package
+#: ``studio.builtin_data`` (see pyproject.toml).
+INSTALLED_DATA: Path = Path(studio.__file__).resolve().parent / "builtin_data"
+
+
+def _default_dataset() -> Path:
+    checkout = PROJECT_ROOT / "data" / "synthetic"
+    return checkout if checkout.is_dir() else INSTALLED_DATA / "synthetic"
+
+
+#: The built-in data set the window opens at start-up: synthetic 32x32 digits made by ``studio.core.synth``
+#: (``data/synthetic`` in a checkout, the same files inside the package once installed).
+DEFAULT_DATASET: Path = _default_dataset()
 
 #: Pictures and other resources for documentation (e.g. ``screenshot.png``).
 RESOURCES: Path = PROJECT_ROOT / "resources"

@@ -20,6 +20,11 @@ files does not make it a tutorial folder). A folder whose only sub-folder holds 
 ``digits/``) is looked into once. Anything else raises one ``DataError``: "PATH: is not a data set:
 expected ...". Errors inside a recognised source come from its loader and name the bad file.
 
+Nothing is opened before ``os.stat`` says the path is a folder or a regular file: a FIFO or a device
+given as a data set is refused at once (opening one would block for good). ``open_data_source`` takes
+an optional ``progress(done, total) -> bool`` hook, called as samples are loaded; returning ``False``
+cancels the load with ``LoadCancelled`` (the window shows progress and a Cancel button with it).
+
 ``export_source(dataset, folder)`` writes any of them in the tutorial's folder format.
 
 Left out: zips of MNIST files or of pictures, and the built-in synthetic set (``synth.py``).
@@ -31,7 +36,9 @@ import zipfile
 from pathlib import Path
 from typing import Literal
 
-from studio.core.data import TEST_FOLDER, TRAIN_FOLDER, DataError, Dataset, export_dataset, load_dataset
+from studio.core.data import (TEST_FOLDER, TRAIN_FOLDER, DataError, Dataset, check_source_path, export_dataset,
+                              load_dataset)
+from studio.core.file_limits import LoadCancelled, Progress
 from studio.core.image_folder import is_image_folder, load_image_folder
 from studio.core.mnist import IMAGES_MAGIC, LABELS_MAGIC, find_mnist_files, load_mnist_file, load_mnist_folder, \
     sniff_idx_magic
@@ -77,8 +84,7 @@ def detect_source(path: str | Path) -> tuple[SourceKind, Path]:
     """What kind of source ``path`` is, and the path its loader should be given (the inner folder if
     the data sits in a single wrapping folder). Raises ``DataError`` if it is none of them."""
     path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: does not exist")
+    check_source_path(path)
     if path.is_dir():
         found = _folder_kind(path, look_inside=True)
         if found is not None:
@@ -93,16 +99,22 @@ def detect_source(path: str | Path) -> tuple[SourceKind, Path]:
     raise DataError(f"{path}: is not a data set: {EXPECTED}")
 
 
-def open_data_source(path: str | Path) -> Dataset:
-    """Any supported digit source -> a ``Dataset`` of 32x32 binary digits. Raises ``DataError``."""
+def open_data_source(path: str | Path, progress: Progress | None = None) -> Dataset:
+    """Any supported digit source -> a ``Dataset`` of 32x32 binary digits. Raises ``DataError``, or
+    ``LoadCancelled`` if ``progress(done, total)`` returns ``False`` (``done`` and ``total`` count
+    samples; ``total`` may grow while the files are found)."""
     kind, where = detect_source(path)
     if kind == "tutorial":
-        return load_dataset(where)
+        return load_dataset(where, progress)
     if kind == "mnist-folder":
-        return load_mnist_folder(where)
+        return load_mnist_folder(where, progress)
     if kind == "mnist-file":
-        return load_mnist_file(where)
-    return load_image_folder(where)
+        return load_mnist_file(where, progress)
+    return load_image_folder(where, progress)
+
+
+__all__ = ["SourceKind", "EXPECTED", "LoadCancelled", "Progress", "detect_source", "open_data_source",
+           "export_source"]
 
 
 def export_source(dataset: Dataset, folder: str | Path) -> None:

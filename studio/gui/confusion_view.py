@@ -196,6 +196,7 @@ class ConfusionView(QWidget):
         self._gallery_network = self._network
         kind = "probabilities" if self._network.output == "softmax" else "outputs"
         gallery.show_cell(self.split_name(), true, predicted, samples, kind)
+        gallery.place_beside(self.window())
         gallery.show()
         gallery.raise_()
         return gallery

@@ -20,6 +20,11 @@ Early stopping is not part of a ``TrainingConfig`` (the window stops the run, no
 spin box in the Optimiser box has its own ``early_stopping_patience()`` (None when off) and
 ``early_stopping_changed(int | None)``, and stays editable during a run.
 
+When a network setting is edited after training, the window calls ``set_new_network_pending(True)``
+and a one-line hint under the run buttons says that Start will build a new network; the window clears
+it once a network is built. Texts that come and go (that hint, the initialiser's description, the
+row of my digits) have their room reserved, so nothing below them moves.
+
 Left out: file dialogs (the window's), and deciding when a new network is needed (``NETWORK_FIELDS``
 says which settings define one).
 """
@@ -38,6 +43,7 @@ from studio.core.augment import AUGMENT_DESCRIPTIONS, AUGMENTS
 from studio.core.data import Dataset
 from studio.core.network import ACTIVATIONS, BIAS_INITS, INIT_DESCRIPTIONS, INITS, LOSSES
 from studio.core.training import ORDER_DESCRIPTIONS, ORDERS, PRESETS, TrainingConfig
+from studio.gui.qt_helpers import ReservedHeightLabel
 
 #: Settings that define the network itself: changing one means a new network (a new run).
 NETWORK_FIELDS: tuple[str, ...] = ("hidden", "activation", "loss", "init", "init_scale", "bias_init", "seed")
@@ -79,6 +85,11 @@ PRESET_TIPS: dict[str, str] = {
             "initialisation, batches of 32 with momentum 0.9. On the tutorial's digits it passes 97% "
             "test accuracy within a few epochs, about a tenth of a second.",
 }
+
+NETWORK_HINT = "Settings changed: Start builds a new network"
+NETWORK_HINT_TIP = ("A setting that defines the network (layers, activation, loss, initialisation, "
+                    "seed) was changed after training: Start builds a new network with it (a new run); "
+                    "Reset does it now.")
 
 EARLY_STOPPING_TIP = ("Stop the run once this many epochs in a row have brought no better test accuracy "
                       "(training accuracy if the data set has no test part); off at 0. The weights of "
@@ -143,7 +154,7 @@ class ControlsPanel(QWidget):
         run_box = self._build_run_box()
 
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setContentsMargins(2, 4, 2, 4)
         layout.addWidget(data_box)
         layout.addWidget(run_box)
         layout.addLayout(presets_row)
@@ -153,7 +164,7 @@ class ControlsPanel(QWidget):
         layout.addStretch(1)
         # Tight enough that the whole panel fits a 900-pixel-high window without scrolling.
         for box in (data_box, run_box, network_box, init_box, optimiser_box):
-            box.layout().setContentsMargins(8, 4, 8, 6)
+            box.layout().setContentsMargins(6, 4, 6, 6)
             if isinstance(box.layout(), QFormLayout):
                 box.layout().setVerticalSpacing(4)
 
@@ -203,7 +214,7 @@ class ControlsPanel(QWidget):
                                           "your own drawings (mine). A network learns rarer digits less "
                                           "well.")
         font = self.data_counts_label.font()
-        font.setPointSizeF(font.pointSizeF() * 0.85)
+        font.setPointSizeF(font.pointSizeF() * 0.75)
         self.data_counts_label.setFont(font)
         # Wide enough for a table of 4-digit counts, so the panel never cuts the table off.
         probe = QLabel(_counts_html("train", [9999] * 10, 9999))
@@ -231,9 +242,10 @@ class ControlsPanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.data_name_label, 1)
         top.addWidget(self.open_button, 0, Qt.AlignmentFlag.AlignTop)
+        # Beside Open rather than beside the check box: that row would set the panel's width.
+        top.addWidget(self.my_digits_button, 0, Qt.AlignmentFlag.AlignTop)
         mine = QHBoxLayout()
         mine.addWidget(self.my_digits_check, 1)
-        mine.addWidget(self.my_digits_button)
         layout = QVBoxLayout(box)
         layout.addLayout(top)
         layout.addWidget(self.data_counts_label)
@@ -260,6 +272,13 @@ class ControlsPanel(QWidget):
         for button in buttons[1:]:
             row.addWidget(button)
         grid.addLayout(row)
+        # One line kept for it whether shown or not, so nothing below moves when it comes and goes.
+        self.network_hint_label = QLabel("")
+        self.network_hint_label.setStyleSheet("color: #8a6d00;")
+        self.network_hint_label.setFixedHeight(self.network_hint_label.fontMetrics().lineSpacing() + 2)
+        self.network_hint_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.network_hint_label.setToolTip(NETWORK_HINT_TIP)
+        grid.addWidget(self.network_hint_label)
         return box
 
     def _build_presets_row(self) -> QHBoxLayout:
@@ -317,8 +336,9 @@ class ControlsPanel(QWidget):
             self.init_combo.setItemData(i, INIT_DESCRIPTIONS.get(name, ""), Qt.ItemDataRole.ToolTipRole)
         self.init_combo.setToolTip("How the starting weights are drawn. Hover over each choice to see "
                                    "what to expect; the weights view shows the result at once.")
-        self.init_note = QLabel()
-        self.init_note.setWordWrap(True)
+        # As high as the longest description at any width: a shorter one must not pull the fields
+        # below it up (they moved under the pointer while choosing).
+        self.init_note = ReservedHeightLabel(list(INIT_DESCRIPTIONS.values()))
         self.init_note.setStyleSheet("color: #505050;")
         self.scale_spin = CompactSpinBox()
         self.scale_spin.setRange(0.001, 100.0)
@@ -407,8 +427,10 @@ class ControlsPanel(QWidget):
         self.max_epochs_spin = QSpinBox()
         self.max_epochs_spin.setRange(0, 10_000_000)
         self.max_epochs_spin.setSpecialValueText("unlimited")
+        self.max_epochs_spin.setGroupSeparatorShown(True)     # "1,743", as everywhere else
         self.max_epochs_spin.setToolTip("Stop after this many epochs in all (0 = unlimited: train until "
-                                        "you press Stop). One epoch is one pass over the training set.")
+                                        "you press Stop). One epoch is one pass over the training set. "
+                                        "The article preset's 1,743 is the tutorial's own run length.")
         form.addRow("Learning rate:", self.lr_spin)
         form.addRow("Batch size:", self.batch_spin)
         form.addRow("Momentum:", self.momentum_spin)
@@ -601,6 +623,17 @@ class ControlsPanel(QWidget):
     def _on_my_digits_check_toggled(self, on: bool) -> None:
         self.train_with_my_digits_changed.emit(on)
 
+    # -- the pending new network -------------------------------------------------------------------
+
+    def set_new_network_pending(self, pending: bool) -> None:
+        """Say (under the run buttons) that a network setting was changed after training, so Start
+        will build a new network; the window clears it once a network is built (Start, Reset, a
+        preset or a model load)."""
+        self.network_hint_label.setText(NETWORK_HINT if pending else "")
+
+    def new_network_pending(self) -> bool:
+        return bool(self.network_hint_label.text())
+
     # -- run state ------------------------------------------------------------------------------------
 
     @property
@@ -611,6 +644,12 @@ class ControlsPanel(QWidget):
         """``idle``, ``running``, ``paused`` or ``stopping``: relabels Start/Pause and locks settings."""
         self._state = state
         live = state != "idle"
+        focused = self.focusWidget()
+        if live and focused is not None and any(w is focused or w.isAncestorOf(focused)
+                                                for w in self._locked_widgets):
+            # Disabling the focused field would hand the focus to the next one (Learning rate), where
+            # the next key would edit it: park it on the Start/Pause button instead.
+            self.start_button.setFocus(Qt.FocusReason.OtherFocusReason)
         for widget in self._locked_widgets:
             widget.setEnabled(not live)
             widget.setToolTip(f"{LOCKED_TIP}\n\n{self._tip(widget)}" if live else self._tip(widget))
@@ -659,7 +698,7 @@ def _choices(combo: QComboBox) -> list[object]:
     return [combo.itemData(i) for i in range(combo.count())]
 
 
-_CELL = "<td align='right' style='padding: 0 1px'>{}</td>"
+_CELL = "<td align='right' style='padding: 0 0 0 2px'>{}</td>"
 
 
 def _counts_table(dataset: Dataset, mine: Sequence[int] = ()) -> str:
@@ -668,11 +707,12 @@ def _counts_table(dataset: Dataset, mine: Sequence[int] = ()) -> str:
     rows = []
     for name, split in (("train", dataset.train), ("test", dataset.test)):
         if split is None:
-            rows.append(f"<tr><td>{name}</td><td colspan='11'>none</td></tr>")
+            rows.append(f"<tr>{_NAME_CELL.format(name)}<td colspan='11'>none</td></tr>")
         else:
             rows.append(_counts_row(name, [int(c) for c in split.class_counts()], len(split)))
-    if sum(mine):
-        rows.append(_counts_row("mine", list(mine), sum(mine)))
+    # Always a row for my digits, so adding the first one does not push the panel down.
+    rows.append(_counts_row("mine", list(mine), sum(mine)) if sum(mine)
+                else f"<tr>{_NAME_CELL.format('mine')}<td colspan='11'>none yet</td></tr>")
     return _table(rows)
 
 
@@ -680,8 +720,11 @@ def _counts_html(name: str, counts: list[int], total: int) -> str:
     return _table([_counts_row(name, counts, total)])
 
 
+_NAME_CELL = "<td style='padding: 0 4px 0 0'>{}</td>"
+
+
 def _counts_row(name: str, counts: list[int], total: int) -> str:
-    return f"<tr><td>{name}</td>" + "".join(_CELL.format(c) for c in counts) + _CELL.format(total) + "</tr>"
+    return "<tr>" + _NAME_CELL.format(name) + "".join(_CELL.format(c) for c in counts) + _CELL.format(total) + "</tr>"
 
 
 def _table(rows: list[str]) -> str:

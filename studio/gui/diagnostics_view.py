@@ -11,8 +11,13 @@ wide networks) and shows:
   and how far its weights moved between measurements (both on log scales);
 * one plain-language sentence per layer (``plain_reading``), built only from those numbers;
 * why squared error with sigmoid outputs learns slowly: its output error signal
-  delta^L = (a - y) a (1 - a) against cross-entropy's delta^L = a - y, with the sizes of both on
-  the sample for the current network (``output_delta_explanation``).
+  δᴸ = (a - y) a (1 - a) against cross-entropy's δᴸ = a - y, with the sizes of both on the sample
+  for the current network (``output_delta_explanation``). One notation throughout: core's plain
+  "delta^L" is shown as δᴸ, and "|g| = 2e-6" never breaks across lines (``_rich``).
+
+The plots are rebuilt whenever the layers' functions change, not only their number (a ReLU/softmax
+network must not keep a sigmoid's 0-1 axes and flat-end bands), and sit in a scroll area, so no
+column is ever cut off in a small window.
 
 Measuring is core's (it is cheap on 256 samples, so it runs in the GUI thread, throttled); drawing
 waits until the view is visible. Left out: training, and any figure not computed by
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 import time
 
 import numpy as np
@@ -35,6 +41,7 @@ from studio.core.diagnostics import (SIGMOID_HIGH, SIGMOID_LOW, TANH_SATURATION,
                                      DiagnosticsTracker, diagnostic_sample, format_number,
                                      output_delta_explanation, plain_reading)
 from studio.core.network import Network
+from studio.gui.plot_style import DecadeAxis, decade_range, style_plot
 
 #: One colour per layer (input side first).
 LAYER_COLORS: tuple[str, ...] = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
@@ -57,18 +64,20 @@ HIDDEN_SLOWDOWN = 4
 _NO_DATA = "Open a data set and train (or build) a network to look inside it."
 _WAITING = "Waiting for a network: press Start or Step."
 _BAND_BRUSH = (160, 160, 160, 70)
+#: The narrowest a column of plots may be before the plots scroll sideways, in pixels.
+_MIN_COLUMN = 170
 
 _FORMULAS = (
     "<p style='margin:0'><b>Squared error</b>, sigmoid outputs (the tutorial's):</p>"
-    "<p style='margin:2px 0 0 12px; font-size:12pt'>&delta;<sup>L</sup> = (a &minus; y) &middot; "
+    "<p style='margin:2px 0 0 12px; font-size:12pt'>δᴸ = (a &minus; y) &middot; "
     "<u>a(1 &minus; a)</u></p><p style='margin:0 0 6px 12px'>{sse_mark}</p>"
     "<p style='margin:0'><b>Cross-entropy</b>, softmax outputs:</p>"
-    "<p style='margin:2px 0 0 12px; font-size:12pt'>&delta;<sup>L</sup> = a &minus; y</p>"
+    "<p style='margin:2px 0 0 12px; font-size:12pt'>δᴸ = a &minus; y</p>"
     "<p style='margin:0 0 6px 12px'>{ce_mark}</p>"
-    "<p style='margin-top:4px'>&delta;<sup>L</sup> is the error signal the output layer passes back; "
+    "<p style='margin-top:4px'>δᴸ is the error signal the output layer passes back; "
     "every weight update is proportional to it. The underlined factor a(1 &minus; a) is at most "
     "&frac14; and close to 0 whenever an output is near 0 or 1, even when that output is confidently "
-    "<i>wrong</i>. Cross-entropy's &delta;<sup>L</sup> has no such factor, so a wrong output always "
+    "<i>wrong</i>. Cross-entropy's δᴸ has no such factor, so a wrong output always "
     "pushes back hard.</p>"
 )
 
@@ -77,25 +86,15 @@ def _layer_name(layer: int, layers: int) -> str:
     return f"layer {layer} (output)" if layer == layers else f"layer {layer}"
 
 
-class _DecadeAxis(pg.AxisItem):
-    """A log axis ticked and labelled at whole decades only (pyqtgraph's own labels every 1..9 times
-    a power of ten when less than a decade shows, which crowds a small plot)."""
-
-    def logTickValues(self, minVal: float, maxVal: float, size: float,  # noqa: N802,N803 (pyqtgraph's)
-                      stdTicks: list) -> list:  # noqa: N803
-        low, high = math.floor(minVal), math.ceil(maxVal)
-        step = max(1, math.ceil((high - low) / 5))
-        return [(float(step), [float(v) for v in range(low, high + 1, step) if minVal <= v <= maxVal])]
+#: ``|g| = 2e-6``, ``|δᴸ|``: a quantity in bars with its value, kept on one line.
+_BARRED = re.compile(r"\|[^|\s]+\|(?: = \S+)?")
 
 
-def _decade_range(values: np.ndarray) -> tuple[float, float] | None:
-    """(low, high) log10 bounds at whole decades around the finite positive ``values``, at least one
-    decade apart; None if there are none."""
-    finite = values[np.isfinite(values) & (values > 0)]
-    if finite.size == 0:
-        return None
-    low, high = math.floor(math.log10(finite.min())), math.ceil(math.log10(finite.max()))
-    return float(low), float(max(high, low + 1))
+def _rich(text: str) -> str:
+    """Core's plain text as rich text in the view's notation: δᴸ for "delta^L", and no line break
+    inside "|g| = 2e-6" (escaped for rich text)."""
+    text = html.escape(text.replace("delta^L", "δᴸ"))
+    return _BARRED.sub(lambda m: "<nobr>" + m.group(0).replace(" ", "&nbsp;") + "</nobr>", text)
 
 
 def _positive_or_nan(values: np.ndarray) -> np.ndarray:
@@ -133,6 +132,7 @@ class DiagnosticsView(QWidget):
         self._z_plots: list[pg.PlotItem] = []
         self._a_plots: list[pg.PlotItem] = []
         self._series_curves: dict[str, list[pg.PlotDataItem]] = {}
+        self._built_for: tuple[str, ...] = ()     # the layers' functions the plots were built for
 
         self._header = QLabel(_NO_DATA)
         self._header.setWordWrap(True)
@@ -187,13 +187,22 @@ class DiagnosticsView(QWidget):
         text_scroll.setWidgetResizable(True)
         text_scroll.setFrameShape(QFrame.Shape.NoFrame)
         text_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        text_scroll.setMinimumWidth(320)
+        text_scroll.setMinimumWidth(240)
 
         plots = QSplitter(Qt.Orientation.Vertical)
         plots.addWidget(self.histograms)
         plots.addWidget(self.timelines)
+        plots.setChildrenCollapsible(False)
+        # Each column of plots needs room for its axis labels: below that the area scrolls rather
+        # than cut the last column off.
+        self.timelines.setMinimumWidth(3 * _MIN_COLUMN)
+        self.plots_scroll = QScrollArea()
+        self.plots_scroll.setWidget(plots)
+        self.plots_scroll.setWidgetResizable(True)
+        self.plots_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.plots_scroll.setMinimumWidth(2 * _MIN_COLUMN)
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(plots)
+        splitter.addWidget(self.plots_scroll)
         splitter.addWidget(text_scroll)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
@@ -318,19 +327,24 @@ class DiagnosticsView(QWidget):
             self._show_empty()
             return
         self._drawn_epoch = self._last_epoch
-        if len(self._z_curves) != len(diagnosis.layers):
+        functions = tuple(reading.function for reading in diagnosis.layers)
+        if functions != self._built_for:
+            # Another number of layers or other functions (ReLU, softmax): new axes, bands, legend.
             self._build_plots(diagnosis)
+            self._built_for = functions
         layers = len(diagnosis.layers)
         for l, reading in enumerate(diagnosis.layers):
             self._z_curves[l].setData(reading.z_edges, reading.z_counts.astype(np.float64))
             self._a_curves[l].setData(reading.a_edges, reading.a_counts.astype(np.float64))
             name = _layer_name(reading.layer, layers)
-            self._z_plots[l].setTitle(f"<b>{name}</b> · z = Wa + b", color="k", size="9pt")
+            # Two short lines rather than one long one: a title wider than its column pushed the
+            # last column out of the view.
+            self._z_plots[l].setTitle(f"<b>{name}</b><br>z = Wa + b", color="k", size="9pt")
             if reading.saturated_share is None:
                 state = "no saturation measure"
             else:
                 state = f"{100 * reading.saturated_share:.0f}% saturated"
-            self._a_plots[l].setTitle(f"a = {reading.function}(z) · {state}", color="k", size="9pt")
+            self._a_plots[l].setTitle(f"a = {reading.function}(z)<br>{state}", color="k", size="9pt")
         epochs = tracker.epochs().astype(np.float64)
         share = tracker.series("saturated_share") * 100.0
         units = tracker.series("saturated_units_share") * 100.0
@@ -342,7 +356,7 @@ class DiagnosticsView(QWidget):
             self._series_curves["gradient_norm"][l].setData(epochs, gradient[:, l])
             self._series_curves["update_ratio"][l].setData(epochs, update[:, l])
         for plot, values in ((self.gradient_plot, gradient), (self.update_plot, update)):
-            bounds = _decade_range(values)
+            bounds = decade_range(values)
             if bounds is not None:
                 plot.setYRange(*bounds, padding=0.02)
         self._header.setText(
@@ -357,18 +371,9 @@ class DiagnosticsView(QWidget):
 
     def _make_plot(self, widget: pg.GraphicsLayoutWidget, col: int, title: str, y_label: str,
                    log: bool, row: int = 0) -> pg.PlotItem:
-        axes = {"left": _DecadeAxis("left")} if log else None
+        axes = {"left": DecadeAxis("left")} if log else None
         plot = widget.addPlot(row=row, col=col, axisItems=axes)
-        plot.setTitle(title, color="k", size="9pt")
-        plot.setLabel("left", y_label, color="k")
-        plot.showGrid(x=True, y=True, alpha=1.0)
-        for name in ("left", "bottom"):
-            axis = plot.getAxis(name)
-            axis.setPen(pg.mkPen("k"))
-            axis.setTextPen(pg.mkPen("k"))
-            axis.setTickPen(pg.mkPen((225, 225, 225)))
-            axis.setStyle(tickAlpha=255, maxTickLevel=0)
-            axis.enableAutoSIPrefix(False)
+        style_plot(plot, title, y_label, title_size="9pt")
         plot.setMenuEnabled(False)
         if log:
             plot.setLogMode(x=False, y=True)
@@ -380,6 +385,7 @@ class DiagnosticsView(QWidget):
         self.histograms.clear()
         self._z_curves, self._a_curves, self._z_plots, self._a_plots = [], [], [], []
         layers = len(diagnosis.layers)
+        self.histograms.setMinimumWidth(layers * _MIN_COLUMN)
         for l, reading in enumerate(diagnosis.layers):
             color = pg.mkColor(LAYER_COLORS[l % len(LAYER_COLORS)])
             fill = pg.mkColor(color)
@@ -447,7 +453,7 @@ class DiagnosticsView(QWidget):
         for l, line in enumerate(lines):
             color = LAYER_COLORS[l % len(LAYER_COLORS)]
             rows.append(f"<p style='margin:0 0 4px 0'><span style='color:{color}'>&#9632;</span> "
-                        f"{html.escape(line)}</p>")
+                        f"{_rich(line)}</p>")
         self._reading_label.setText("".join(rows))
 
     def _show_explanation(self) -> None:
@@ -460,12 +466,12 @@ class DiagnosticsView(QWidget):
         mark = " &nbsp;<b>&larr; this network</b>"
         this_sse = explanation["loss"] == "sse"
         self._formula_label.setText(_FORMULAS.format(
-            sse_mark=f"mean |&delta;<sup>L</sup>| here: {n(explanation['sse_mean_abs_delta'])}"
+            sse_mark=f"mean |δᴸ| here: {n(explanation['sse_mean_abs_delta'])}"
                      f"{mark if this_sse else ''}",
-            ce_mark=f"mean |&delta;<sup>L</sup>| here: {n(explanation['ce_mean_abs_delta'])}"
+            ce_mark=f"mean |δᴸ| here: {n(explanation['ce_mean_abs_delta'])}"
                     f"{'' if this_sse else mark}"))
         self._numbers_label.setText(
-            f"<p>On the {explanation['samples']} images now: {html.escape(explanation['text'])}.</p>")
+            f"<p>On the {explanation['samples']} images now: {_rich(explanation['text'])}.</p>")
 
     def explanation_text(self) -> str:
         """The live sentence of the loss box (``output_delta_explanation(...)['text']``), or ""."""

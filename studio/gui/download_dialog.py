@@ -1,39 +1,62 @@
 """The "Get the tutorial's data set" dialog: downloads ``digits.zip`` with a progress bar and Cancel.
 
-``DownloadDialog`` runs ``studio.core.download.download_digits`` in a worker ``QObject`` moved to a
-``QThread`` (the thread is not subclassed). Progress comes back as queued signals, at most every 50 ms.
-Cancel is a ``threading.Event`` set directly from the GUI thread (a signal would reach the busy worker
-only after the download ended); the download checks it between chunks. Closing the dialog in any way
-(Cancel, Esc, the window's close button) sets the event, then quits and waits for the thread before
-the dialog closes, so no running thread is ever destroyed.
+The download must answer Cancel, the dialog's close and the window's close within a second whatever
+the server does: a silent server, one that sends its status line a byte at a time, a redirect loop or a
+reset connection. A thread stuck in ``urlopen`` cannot be interrupted, so the dialog drives Qt's
+asynchronous ``QNetworkAccessManager`` instead, whose ``abort()`` stops a request at once, in any state.
+It runs in a worker object on its own thread (``studio.gui.worker_thread``), whose event loop carries
+the request: the file is written and checked there (``studio.core.download.VerifiedFile``: size cap,
+SHA-256, atomic replace), never in the GUI thread. Progress comes back as queued signals, at most every
+50 ms (``studio.core.jobs.Batcher``). Cancel is a queued call to the worker's ``cancel`` slot, which its
+idle event loop runs at once; closing the dialog in any way (Cancel, Esc, the window's close button,
+the main window closing) cancels, then waits for the thread, which ends as soon as the request is aborted.
 
 On success the dialog emits ``finished_with(path)`` (a ``str``) and closes with ``accept()``; the
-caller opens the archive (``data.load_dataset``). A failure is shown in the dialog with "Try again".
+caller opens the archive (``data.load_dataset``). A failure is shown in the dialog, whole (the label
+wraps and the dialog grows to fit it), with "Try again".
 
 Left out: opening the data set, and deciding whether to download at all (``download.has_digits_archive``).
 """
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, QUrl, Signal, Slot
+from PySide6.QtNetwork import QNetworkAccessManager, QNetworkReply, QNetworkRequest
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QProgressBar, QPushButton, QVBoxLayout,
                                QWidget)
 
-from studio.core.download import (DIGITS_SIZE, DIGITS_URL, TIMEOUT, DownloadCancelled, DownloadError,
-                                  download_digits)
+from studio.core import download
+from studio.core.download import (CHUNK_SIZE, DIGITS_SIZE, TIMEOUT, DownloadError, VerifiedFile,
+                                  connect_failure_message, digits_archive_path, http_error_message,
+                                  redirect_loop_message)
+from studio.core.jobs import BATCH_INTERVAL, Batcher
 from studio.gui.worker_thread import join_thread, start_in_thread
 
 #: Shortest time between two progress signals from the worker, in seconds.
-EMIT_INTERVAL = 0.05
+EMIT_INTERVAL = BATCH_INTERVAL
+#: How many redirects a download follows before it calls them a loop.
+MAX_REDIRECTS = 10
+#: How long closing the dialog waits for the worker to end, in milliseconds (it takes a few).
+JOIN_TIMEOUT_MS = 900
 _BAR_STEPS = 1000   # the bar counts per mille: QProgressBar takes ints, file sizes may not fit
+
+_Error = QNetworkReply.NetworkError
+_REASONS = {
+    _Error.ConnectionRefusedError: "the connection was refused",
+    _Error.HostNotFoundError: "the server's name could not be looked up (no network?)",
+    _Error.TimeoutError: "it did not answer in time",
+    _Error.OperationCanceledError: "it did not answer in time",     # what the transfer timeout reports
+    _Error.RemoteHostClosedError: "the server closed the connection",
+    _Error.TemporaryNetworkFailureError: "the network is down",
+    _Error.NetworkSessionFailedError: "the network is down",
+    _Error.SslHandshakeFailedError: "the secure connection could not be set up",
+}
 
 
 class _DownloadWorker(QObject):
-    """Runs one download in the thread it is moved to. Every payload is ``(run_id, value)`` so that the
-    dialog can ignore a cancelled run's late deliveries."""
+    """Runs one download from the event loop of the thread it is moved to. Every payload is
+    ``(run_id, value)`` so that the dialog can ignore a cancelled run's late deliveries."""
 
     progressed = Signal(object)    # (run_id, (done_bytes, total_bytes | None))
     succeeded = Signal(object)     # (run_id, path as str)
@@ -41,40 +64,144 @@ class _DownloadWorker(QObject):
     cancelled = Signal(object)     # (run_id, None)
     done = Signal()
 
-    def __init__(self, run_id: int, folder: Path | None, url: str, timeout: float,
-                 cancel: threading.Event) -> None:
+    def __init__(self, run_id: int, folder: Path | None, url: str, timeout: float) -> None:
         super().__init__()  # no parent: a QObject with a parent cannot be moved to another thread
         self.run_id = run_id
         self._folder = folder
         self._url = url
         self._timeout = timeout
-        self._cancel = cancel
-        self._last_emit = 0.0
+        self._manager: QNetworkAccessManager | None = None
+        self._reply: QNetworkReply | None = None
+        self._target: VerifiedFile | None = None
+        self._cancelling = False
+        self._over = False
+        self._progress: Batcher[tuple[int, int | None]] = Batcher(
+            lambda items: self.progressed.emit((self.run_id, items[-1])), EMIT_INTERVAL)
 
     @Slot()
     def run(self) -> None:
+        """Send the request and return: the thread's event loop carries it; ``done`` comes at the end."""
+        destination = digits_archive_path(self._folder)
         try:
-            path = download_digits(self._folder, url=self._url, progress=self._on_progress,
-                                   cancel=self._cancel, timeout=self._timeout)
-        except DownloadCancelled:
-            self.cancelled.emit((self.run_id, None))
-        except DownloadError as error:
-            self.failed.emit((self.run_id, str(error)))
-        except Exception as error:  # noqa: BLE001 - any failure must reach the user, not kill the thread
-            self.failed.emit((self.run_id, f"The download stopped on an unexpected error: "
-                                           f"{type(error).__name__}: {error}"))
-        else:
-            self.succeeded.emit((self.run_id, str(path)))
-        finally:
-            self.done.emit()
+            if download.has_digits_archive(self._folder):
+                size = destination.stat().st_size
+                self._end(self.progressed, (size, size))
+                self._end(self.succeeded, str(destination))
+                return
+            # Read at call time: tests point these at a small stand-in archive.
+            self._target = VerifiedFile(self._url, destination, download.DIGITS_SHA256, download.DIGITS_SIZE)
+        except (DownloadError, OSError) as error:
+            self._end(self.failed, str(error))
+            return
+        request = QNetworkRequest(QUrl(self._url))
+        request.setHeader(QNetworkRequest.KnownHeaders.UserAgentHeader, "backprop-studio")
+        request.setAttribute(QNetworkRequest.Attribute.RedirectPolicyAttribute,
+                             QNetworkRequest.RedirectPolicy.NoLessSafeRedirectPolicy)
+        request.setMaximumRedirectsAllowed(MAX_REDIRECTS)
+        request.setTransferTimeout(max(1, round(self._timeout * 1000)))   # no byte for this long: give up
+        self._manager = QNetworkAccessManager()
+        reply = self._manager.get(request)
+        reply.setReadBufferSize(4 * CHUNK_SIZE)     # bounded memory whatever the server sends
+        reply.metaDataChanged.connect(self._on_reply_meta_data_changed)
+        reply.readyRead.connect(self._on_reply_ready_read)
+        reply.finished.connect(self._on_reply_finished)
+        self._reply = reply
 
-    def _on_progress(self, done: int, total: int | None) -> None:
-        """Called in this worker's thread after each chunk; passes on at most one call per interval
-        (and always the last one)."""
-        now = time.monotonic()
-        if now - self._last_emit >= EMIT_INTERVAL or (total is not None and done >= total):
-            self._last_emit = now
-            self.progressed.emit((self.run_id, (done, total)))
+    @Slot()
+    def cancel(self) -> None:
+        """Abort the request at once, whatever state it is in (runs in this worker's thread)."""
+        self._cancelling = True
+        if self._reply is not None and not self._over:
+            self._reply.abort()                # emits finished, synchronously
+        elif not self._over:
+            self._end(self.cancelled, None)
+
+    @Slot()
+    def _on_reply_meta_data_changed(self) -> None:
+        reply, target = self._reply, self._target
+        if reply is None or target is None or self._over or not self._is_final_answer(reply):
+            return
+        length = reply.header(QNetworkRequest.KnownHeaders.ContentLengthHeader)
+        try:
+            target.begin(int(length) if length is not None else None)
+        except DownloadError as error:
+            self._fail(str(error))
+            return
+        self._progress.add((0, target.total), latest_only=True)
+
+    @Slot()
+    def _on_reply_ready_read(self) -> None:
+        reply, target = self._reply, self._target
+        if reply is None or target is None or self._over or not self._is_final_answer(reply):
+            return
+        try:
+            while reply.bytesAvailable() > 0 and not self._over:
+                target.write(bytes(reply.read(CHUNK_SIZE)))
+                self._progress.add((target.done, target.total), latest_only=True)
+        except DownloadError as error:
+            self._fail(str(error))
+
+    @Slot()
+    def _on_reply_finished(self) -> None:
+        reply, target = self._reply, self._target
+        if reply is None or target is None or self._over:
+            return
+        error = reply.error()
+        if self._cancelling:
+            target.discard()
+            self._end(self.cancelled, None)
+            return
+        if error == _Error.NoError:
+            self._on_reply_ready_read()         # whatever is left
+            if self._over:
+                return
+            try:
+                path = target.commit()
+            except DownloadError as failure:
+                self._fail(str(failure))
+                return
+            self._progress.flush()
+            self._end(self.succeeded, str(path))
+            return
+        self._fail(self._describe(reply, error))
+
+    def _is_final_answer(self, reply: QNetworkReply) -> bool:
+        """False for a redirect's own headers (Qt follows it) and for an error page."""
+        status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
+        return status is None or 200 <= int(status) < 300
+
+    def _describe(self, reply: QNetworkReply, error: QNetworkReply.NetworkError) -> str:
+        if error == _Error.TooManyRedirectsError:
+            return redirect_loop_message(self._url)
+        status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
+        if status is not None and int(status) >= 300:
+            reason = reply.attribute(QNetworkRequest.Attribute.HttpReasonPhraseAttribute) or ""
+            return http_error_message(self._url, int(status), str(reason))
+        if target_done := (self._target.done if self._target is not None else 0):
+            total = self._target.total if self._target is not None else None
+            of_total = f" of {total:,}" if total is not None else ""
+            return f"The connection broke after {target_done:,}{of_total} bytes. Try again."
+        reason = _REASONS.get(error) or " ".join(reply.errorString().split()) or "an unknown network error"
+        return connect_failure_message(self._url, reason)
+
+    def _fail(self, message: str) -> None:
+        if self._target is not None:
+            self._target.discard()
+        self._end(self.failed, message)
+
+    def _end(self, signal: Signal, value: object) -> None:
+        """Report the outcome once, drop the request (later, in this thread) and say ``done``."""
+        if self._over:
+            return
+        self._over = True
+        if self._reply is not None:
+            if not self._reply.isFinished():
+                self._reply.abort()
+            self._reply.deleteLater()
+        if self._manager is not None:
+            self._manager.deleteLater()
+        signal.emit((self.run_id, value))
+        self.done.emit()
 
 
 def _kilobytes(count: int) -> str:
@@ -89,19 +216,19 @@ class DownloadDialog(QDialog):
     """
 
     finished_with = Signal(str)
+    _cancel_requested = Signal()      # to the worker, queued to its thread
 
     def __init__(self, parent: QWidget | None = None, *, folder: str | Path | None = None,
-                 url: str = DIGITS_URL, timeout: float = TIMEOUT) -> None:
+                 url: str | None = None, timeout: float = TIMEOUT) -> None:
         super().__init__(parent)
         self.setWindowTitle("Get the tutorial's data set")
         self.setModal(True)
         self._folder = Path(folder) if folder is not None else None
-        self._url = url
+        self._url = url if url is not None else download.DIGITS_URL
         self._timeout = timeout
         self._run_id = 0
         self._thread: QThread | None = None
         self._worker: _DownloadWorker | None = None
-        self._cancel = threading.Event()
         self._path: str | None = None
         self._error: str | None = None
         self._active = False       # a run is live and has not reported its outcome yet
@@ -110,6 +237,7 @@ class DownloadDialog(QDialog):
                        f"({_kilobytes(DIGITS_SIZE)}) from the book \"Machine Learning in Action\".")
         intro.setWordWrap(True)
         self.status_label = QLabel("")
+        self.status_label.setTextFormat(Qt.TextFormat.PlainText)     # a message may quote a URL or a path
         self.status_label.setWordWrap(True)
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.progress_bar = QProgressBar()
@@ -154,9 +282,9 @@ class DownloadDialog(QDialog):
             self._stop_thread()    # the last run has reported; its thread is ending: join it
         self._active = True
         self._run_id += 1
-        self._cancel = threading.Event()
         self._error = None
-        worker = _DownloadWorker(self._run_id, self._folder, self._url, self._timeout, self._cancel)
+        worker = _DownloadWorker(self._run_id, self._folder, self._url, self._timeout)
+        self._cancel_requested.connect(worker.cancel)
         worker.progressed.connect(self._on_worker_progressed)
         worker.succeeded.connect(self._on_worker_succeeded)
         worker.failed.connect(self._on_worker_failed)
@@ -179,13 +307,16 @@ class DownloadDialog(QDialog):
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(text)
 
     def _stop_thread(self) -> None:
-        """Cancel a running download and join its thread (returns within a chunk or ``timeout``)."""
+        """Cancel a running download and join its thread: the worker aborts the request at once and
+        ends; its thread is quit anyway after ``JOIN_TIMEOUT_MS``."""
         thread = self._thread
         if thread is None:
             return
-        self._cancel.set()
+        self._cancel_requested.emit()
         self._run_id += 1          # whatever the old worker still sends is stale now
-        join_thread(thread, self)
+        join_thread(thread, self, quit=False, timeout_ms=JOIN_TIMEOUT_MS)
+        if self._worker is not None:
+            self._cancel_requested.disconnect(self._worker.cancel)
         self._release()
 
     def _release(self) -> None:
@@ -233,6 +364,22 @@ class DownloadDialog(QDialog):
         self.status_label.setStyleSheet("color: #b00020;")
         self.retry_button.setVisible(True)
         self._set_cancel_text("Close")
+        self._fit_to_text(self._error)
+
+    def _fit_to_text(self, text: str) -> None:
+        """Grow the dialog so that ``text`` shows whole in the status label: wide enough for its longest
+        word (a URL cannot wrap; at most 90% of the screen), tall enough for its wrapped lines. A dialog
+        keeps the size it was shown at, so a longer message would otherwise be cut off at the bottom."""
+        layout = self.layout()
+        layout.activate()
+        margins = self.width() - self.status_label.contentsRect().width()
+        longest = max((self.status_label.fontMetrics().horizontalAdvance(word) for word in text.split()), default=0)
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        cap = int(screen.width() * 0.9) if screen is not None else 1600
+        width = min(max(self.width(), longest + margins + 4), cap)
+        height = max(self.height(), self.heightForWidth(width))
+        self.setMinimumSize(min(width, cap), self.heightForWidth(width))
+        self.resize(width, height)
 
     @Slot(object)
     def _on_worker_cancelled(self, payload: tuple[int, None]) -> None:

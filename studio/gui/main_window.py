@@ -1,13 +1,15 @@
 """The studio's main window: it builds the panels and wires them together, and nothing else.
 
-Left: the settings panel (``ControlsPanel``) in a dock. Centre: four tabs (View menu, Ctrl+1 to Ctrl+4).
+Left: the settings panel (``ControlsPanel``) in a dock. Centre: five tabs (View menu, Ctrl+1 to Ctrl+5).
 "Training", the default, shows the live curves (``MetricsPlot``) above the weights of the first layer
 (``WeightsView``) and the drawing pad (``PadPanel``); "Saturation & gradients" looks inside the network
 (``DiagnosticsView``); "Mistakes" is the confusion matrix, whose cells open a gallery of samples that
 load into the pad (``ConfusionView``); "Compare runs" trains variations of the current settings side by
-side (``CompareView``, in worker processes). An empty-state page explains how to open a data set when
-none is loaded. The training itself runs in the ``TrainingRunner``'s thread: the window hands it the
-network and then only shows snapshots, to every view alike.
+side (``CompareView``, in worker processes); "Fragility" measures how few pixel flips change the
+network's answers (``FragilityView``). Under the pad, ``FoolPanel`` shows what the network looks at and
+fools it. An empty-state page explains how to open a data set when none is loaded. The training
+itself runs in the ``TrainingRunner``'s thread: the window hands it the network and then only shows
+snapshots, to every view alike.
 
 The best epoch: a ``BestEpochTracker`` keeps the weights of the best epoch by test accuracy, marked on
 the curves; Run > Restore best weights puts them back, and the Early stopping setting stops a run that
@@ -58,13 +60,25 @@ from studio.gui.confusion_view import ConfusionView
 from studio.gui.controls_panel import NETWORK_FIELDS, ControlsPanel, needs_new_network
 from studio.gui.diagnostics_view import DiagnosticsView
 from studio.gui.download_dialog import DownloadDialog
+from studio.gui.fool_panel import FoolPanel
+from studio.gui.fragility_view import FragilityView
 from studio.gui.metrics_plot import MetricsPlot
 from studio.gui.my_digits_dialog import MyDigitsDialog
+from studio.gui.one_update_view import OneUpdateView
 from studio.gui.pad_panel import PadPanel
 from studio.gui.augment_strip import AugmentStrip
-from studio.gui.qt_helpers import format_duration, format_rate, make_action
+from studio.gui.qt_helpers import format_count, format_duration, format_rate, make_action
+from studio.gui.shortcuts import install_space_shortcut
 from studio.gui.training_runner import TrainingRunner
 from studio.gui.weights_view import WeightsView
+# Lessons and the code of a run (see the block of that name in MainWindow).
+from studio.core.compare import knob_name
+from studio.core.lessons import compare_choices, settings_from_params
+from studio.core.paths import DEFAULT_DATASET
+from studio.core.run_script import script_for
+from studio.gui.code_viewer import CodeViewer
+from studio.gui.compare_view import KNOB_ROWS as COMPARE_KNOB_ROWS
+from studio.gui.lessons_panel import LessonsPanel
 
 ORGANISATION = "Backprop Studio"
 APPLICATION = "Backprop Studio"
@@ -97,8 +111,13 @@ TABS: tuple[tuple[str, str, str], ...] = (
     ("Compare runs", "&Compare runs",
      "Train variations of the current settings side by side (initialisers, learning rates, ...) and "
      "compare how fast they learn"),
+    ("One update", "&One update: backprop step by step",
+     "One per-sample update of this network, formula by formula with its own numbers; apply it or undo it"),
+    ("Fragility", "&Fragility: how few flips fool it",
+     "How many pixel flips change the network's answers on a split, compared with another model; the "
+     "easiest samples load into the pad"),
 )
-TRAINING_TAB, DIAGNOSTICS_TAB, MISTAKES_TAB, COMPARE_TAB = range(len(TABS))
+TRAINING_TAB, DIAGNOSTICS_TAB, MISTAKES_TAB, COMPARE_TAB, ONE_UPDATE_TAB, FRAGILITY_TAB = range(len(TABS))
 
 
 class MainWindow(QMainWindow):
@@ -128,14 +147,19 @@ class MainWindow(QMainWindow):
         self.weights = WeightsView()
         self.pad = PadPanel()
         self.augment_strip = AugmentStrip()
+        self.fool = FoolPanel(self.pad)
+        self.fragility = FragilityView()
         self.diagnostics = DiagnosticsView()
         self.confusion = ConfusionView()
         self.compare = CompareView(PRESETS["article"])
+        self.one_update = OneUpdateView()
         self.best = BestEpochTracker(parent=self)
         self._build_layout()
         self._build_status_bar()
         self._build_menus()
         self._connect()
+        self._build_lessons()                     # before _restore_settings: its dock's state is saved
+        install_space_shortcut(self, self.controls.start_pause_action)
         self._restore_settings()
         self._update_my_digits_counts()
 
@@ -169,6 +193,7 @@ class MainWindow(QMainWindow):
         pad_box = _titled("Draw a digit: what does the network think?", self.pad,
                           "Draw with the left mouse button, erase with the right. The bars show the "
                           "network's outputs for your drawing, updated live while it trains.")
+        pad_box.layout().addWidget(self.fool)
         bottom = QSplitter(Qt.Orientation.Horizontal)
         bottom.addWidget(weights_box)
         bottom.addWidget(pad_box)
@@ -208,8 +233,8 @@ class MainWindow(QMainWindow):
         self.view_tabs = QTabWidget()
         self.view_tabs.setObjectName("view_tabs")
         self.view_tabs.setDocumentMode(True)
-        for page, (name, _, tip) in zip((self.main_splitter, self.diagnostics, self.confusion, self.compare),
-                                        TABS):
+        for page, (name, _, tip) in zip((self.main_splitter, self.diagnostics, self.confusion, self.compare,
+                                         self.one_update, self.fragility), TABS):
             index = self.view_tabs.addTab(page, name)
             self.view_tabs.setTabToolTip(index, tip)
         self.stack = QStackedWidget()
@@ -313,6 +338,7 @@ class MainWindow(QMainWindow):
         view.addAction(self.clear_runs_action)
         view.addSeparator()
         view.addAction(self.pad.clear_action)
+        view.addAction(self.fool.looks_action)
 
     def _connect(self) -> None:
         self.controls.open_dataset_requested.connect(self._on_controls_open_dataset_requested)
@@ -339,7 +365,10 @@ class MainWindow(QMainWindow):
         self.best.best_epoch_changed.connect(self._on_best_best_epoch_changed)
         self.best.early_stop_requested.connect(self._on_best_early_stop_requested)
         self.confusion.sample_chosen.connect(self._on_confusion_sample_chosen)
+        self.fragility.image_chosen.connect(self._on_fragility_image_chosen)
         self.view_tabs.currentChanged.connect(self._on_view_tabs_current_changed)
+        self.one_update.weights_changed.connect(self._on_one_update_weights_changed)
+        self.pad.pad.drawing_changed.connect(self.one_update.set_pad_drawing)
 
     # -- public: what the menus, the tests and the command line call ---------------------------------
 
@@ -374,10 +403,13 @@ class MainWindow(QMainWindow):
         self.controls.set_dataset(dataset)
         self.pad.set_dataset(dataset)
         self.augment_strip.set_dataset(dataset)
+        self.fool.set_dataset(dataset)
+        self.fragility.set_dataset(dataset)
         # The views see the loaded data set, also when a run adds my digits to its training part.
         self.diagnostics.set_dataset(dataset)     # forgets what it measured on the old data
         self.confusion.set_dataset(dataset)
         self.compare.set_dataset(dataset)
+        self.one_update.set_dataset(dataset)
         self.stack.setCurrentIndex(1)
         self.export_dataset_action.setEnabled(True)
         for action in self.tab_actions:
@@ -481,6 +513,7 @@ class MainWindow(QMainWindow):
         config = self._config_for_loaded(network, info)
         self.runner.shutdown()
         self._network, self._network_config, self._network_fresh = network, config, False
+        self.controls.set_new_network_pending(False)
         self._weights_epoch = None
         self.metrics.start_run(config, label=f"{config.label()} (from {Path(path).name})")
         self.best.reset()
@@ -664,8 +697,11 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot build the network", str(error))
             return False
         self._network, self._network_config, self._network_fresh = network, config, True
+        self.controls.set_new_network_pending(False)
         self._weights_epoch = None
         self.metrics.start_run(config)
+        for label in (self.epoch_label, self.speed_label, self.elapsed_label):
+            label.setText("")                 # the old run's figures are not this network's
         self.best.reset()
         self.diagnostics.reset()
         self._show_network(network.copy())
@@ -677,9 +713,11 @@ class MainWindow(QMainWindow):
         run's last) in every view."""
         self._snapshot = snapshot
         self.weights.set_network(snapshot)
-        self.pad.set_network(snapshot)
+        self.pad.set_network(snapshot, trained=not self._network_fresh)
+        self.fragility.set_network(snapshot)
         self.diagnostics.record(self.metrics.history.last_epoch if epoch is None else epoch, snapshot)
         self.confusion.update_network(snapshot)
+        self.one_update.set_network(snapshot)
 
     def _current_config(self) -> TrainingConfig:
         """The panel's settings with the network's own network settings (for saving and labels)."""
@@ -740,14 +778,16 @@ class MainWindow(QMainWindow):
     def _on_controls_config_changed(self, config: TrainingConfig) -> None:
         self._settings.setValue("config", json.dumps(config.to_dict()))
         self.compare.set_base_config(config)
+        self.one_update.set_learning_rate(config.lr)
         if self.runner.is_live:
             return
         if self._network_config is not None and needs_new_network(config, self._network_config):
             if self._network_fresh or self._network is None:
                 self._new_network(config)          # nothing trained yet: preview the new start
             else:
-                self.statusBar().showMessage("Network settings changed: Start builds a new network with "
-                                             "them (Reset does it now).", 8000)
+                self.controls.set_new_network_pending(True)
+        else:
+            self.controls.set_new_network_pending(False)      # changed back: Start carries on
         self._update_progress()
 
     @Slot(float)
@@ -787,7 +827,7 @@ class MainWindow(QMainWindow):
         elif self._early_stop_pending:
             self._show_early_stop_message()       # again: the run's last snapshot may have moved the best
         elif event.reason == "max_epochs":
-            self.statusBar().showMessage(f"Finished: {self.metrics.history.last_epoch} epochs.", 8000)
+            self.statusBar().showMessage(f"Finished: {self.metrics.history.last_epoch:,} epochs.", 8000)
         self._early_stop_pending = False
 
     @Slot(str)
@@ -798,6 +838,7 @@ class MainWindow(QMainWindow):
     def _on_runner_state_changed(self, state: str) -> None:
         self.controls.set_run_state(state)
         self.state_label.setText(_STATE_NAMES.get(state, state))
+        self.one_update.set_run_live(self.runner.is_live)
         self._update_progress()
         self._update_restore_action()
 
@@ -830,8 +871,26 @@ class MainWindow(QMainWindow):
         except ValueError as error:
             self.statusBar().showMessage(str(error), 8000)
             return
+        self.one_update.set_mistake(split, index)
         self.show_tab(TRAINING_TAB)
         self.statusBar().showMessage(f"In the pad: {self.pad.sample_text()}", 5000)
+
+    @Slot(object)
+    def _on_one_update_weights_changed(self, network: Network) -> None:
+        """The One update tab applied (or undid) one step: copy its weights into the network in place
+        (others may hold it) and show the new snapshot everywhere. Never while a run trains it."""
+        if self.runner.is_live or self._network is None or network.sizes != self._network.sizes:
+            return
+        for mine, new in zip(self._network.parameters(), network.parameters()):
+            mine[...] = new
+        self._network_fresh = False
+        self._show_network(self._network.copy())
+
+    @Slot(object, str)
+    def _on_fragility_image_chosen(self, image: object, text: str) -> None:
+        self.pad.pad.set_image(image)
+        self.show_tab(TRAINING_TAB)
+        self.statusBar().showMessage(f"In the pad: {text}", 5000)
 
     @Slot(int)
     def _on_view_tabs_current_changed(self, index: int) -> None:
@@ -881,7 +940,7 @@ class MainWindow(QMainWindow):
             return
         self.progress.setRange(0, limit)
         self.progress.setValue(min(self.metrics.history.last_epoch, limit))
-        self.progress.setFormat(f"%v / {limit:,} epochs")
+        self.progress.setFormat(f"{format_count(self.progress.value(), limit)} epochs")
         self.progress.show()
 
     # -- slots: menus -------------------------------------------------------------------------------------
@@ -965,6 +1024,8 @@ class MainWindow(QMainWindow):
             self._download_dialog.reject()       # cancels the download and joins its thread
         self.confusion.close_gallery()
         self.compare.shutdown()                  # cancels a comparison, joins its thread and processes
+        self.fool.shutdown()                     # stops a search, joins its threads
+        self.fragility.shutdown()
         self.runner.shutdown()
         self._save_settings()
         super().closeEvent(event)
@@ -1019,6 +1080,110 @@ class MainWindow(QMainWindow):
         except ValueError:
             pass
         s.sync()
+
+    # -- lessons and the code of a run --------------------------------------------------------------------
+    # The Lessons dock (``LessonsPanel``), Run > Show the code..., and the mapping of the lessons' action
+    # links onto the window's own commands. Tab names a lesson may use are mapped in ``LESSON_TABS``.
+
+    LESSON_TABS = {"training": TRAINING_TAB, "saturation": DIAGNOSTICS_TAB, "mistakes": MISTAKES_TAB,
+                   "compare": COMPARE_TAB, "one-update": ONE_UPDATE_TAB, "fragility": FRAGILITY_TAB}
+
+    def _build_lessons(self) -> None:
+        self.lessons = LessonsPanel(self._settings, lambda: self.metrics.history)
+        self.lessons_dock = QDockWidget("Lessons", self)
+        self.lessons_dock.setObjectName("lessons_dock")
+        self.lessons_dock.setWidget(self.lessons)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.lessons_dock)
+        self.resizeDocks([self.lessons_dock], [370], Qt.Orientation.Horizontal)
+        # Open the first time; afterwards the saved window state shows or hides it as the learner left it.
+        self.lessons_dock.setVisible(not self._settings.value("lessons/opened", False, type=bool))
+        self._settings.setValue("lessons/opened", True)
+        self.show_code_action = make_action(self, "Show the &code...", self.show_code, None,
+                                            "A standalone NumPy script that trains exactly the current "
+                                            "settings: read it, copy it or save it")
+        for action in self.menuBar().actions():
+            if action.menu() is not None and action.text() == "&Run":
+                action.menu().addSeparator()
+                action.menu().addAction(self.show_code_action)
+            if action.menu() is not None and action.text() == "&View":
+                action.menu().addAction(self.lessons_dock.toggleViewAction())
+        self._code_viewer: CodeViewer | None = None
+        self.lessons.action_requested.connect(self._on_lessons_action_requested)
+        for signal in (self.runner.epochs_arrived, self.runner.state_changed, self.controls.config_changed):
+            signal.connect(self._on_run_numbers_changed)
+
+    def show_code(self) -> CodeViewer | None:
+        """Open (or update) the viewer with the script of the current settings."""
+        try:
+            code = script_for(self.controls.config(), INPUTS, CLASSES)
+        except ValueError as error:
+            self.show_error("Cannot write the code", str(error))
+            return None
+        if self._code_viewer is None:
+            self._code_viewer = CodeViewer(code, parent=self)
+        else:
+            self._code_viewer.set_code(code)
+        self._code_viewer.show()
+        self._code_viewer.raise_()
+        return self._code_viewer
+
+    @Slot()
+    def _on_run_numbers_changed(self, *_args: object) -> None:
+        self.lessons.refresh_live_values()
+
+    @Slot(str, object)
+    def _on_lessons_action_requested(self, name: str, params: dict) -> None:
+        try:
+            message = self._do_lesson_action(name, params)
+        except ValueError as error:
+            self.lessons.show_message(str(error), error=True)
+            return
+        self.lessons.show_message(message or "", error=False)
+        self.lessons.refresh_live_values()
+
+    def _do_lesson_action(self, name: str, params: dict) -> str | None:
+        """Carry out one lesson action; return a note for the panel, raise ``ValueError`` if it cannot."""
+        if name == "preset":
+            self.controls.set_config(PRESETS[params["name"]])
+            return f"Applied the {params['name']} preset"
+        if name == "set":
+            self.controls.set_config(settings_from_params(params, self.controls.config()))
+            return "Settings changed: " + ", ".join(f"{k} = {v}" for k, v in params.items())
+        if name == "start":
+            if self._dataset is None:
+                raise ValueError("Open a data set first (File > Open data set..., or the built-in digits)")
+            if self.runner.is_live:
+                self.runner.resume()
+            else:
+                self.start_training()
+            return None
+        if name == "stop":
+            self.runner.stop()
+            return None
+        if name == "reset":
+            self.reset_network()
+            return "A new network from the current settings"
+        if name == "tab":
+            if params["name"] not in self.LESSON_TABS:
+                raise ValueError(f"This studio has no tab named {params['name']!r} (its tabs: "
+                                 f"{', '.join(self.LESSON_TABS)})")
+            self.show_tab(self.LESSON_TABS[params["name"]])
+            return None
+        if name == "compare":
+            choices = compare_choices(params)
+            for knob, *_ in COMPARE_KNOB_ROWS:
+                self.compare.set_knob(knob, None)
+            for knob in choices:
+                self.compare.set_knob(knob, params[next(p for p in params if knob_name(p) == knob)])
+            self.show_tab(COMPARE_TAB)
+            return "The compare tab is set up: press its Run to start the race"
+        if name == "open-builtin-data":
+            self.open_dataset(DEFAULT_DATASET)
+            return None
+        if name == "show-code":
+            self.show_code()
+            return None
+        raise ValueError(f"This studio cannot do the action {name!r} yet")
 
 
 def _fill_menu(menu: QMenu, actions: list[QAction | None]) -> None:

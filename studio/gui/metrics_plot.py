@@ -1,58 +1,65 @@
 """Live curves of a run: loss and accuracy, on the training and the test set, against the epoch.
 
-Epochs from the training runner go into a ``RunHistory`` (``studio.core.history``); nothing is drawn
-when they arrive. A 10 Hz timer redraws only when something changed, handing pyqtgraph views of the
-history's columns (``setData`` on slices) with peak downsampling, so a run of 100,000 epochs still
-redraws in a few milliseconds. Smoothing (a trailing moving average) is for display only and is
-computed incrementally: each redraw smooths just the new epochs.
+The plot is given the runs it shows (``set_runs(current, earlier)``): it keeps references to those
+``RunHistory`` objects (``studio.core.history``) and reads them; whoever owns them appends epochs and
+calls ``refresh()``. (``start_run`` and ``add_epochs`` remain as a thin owner of its own for callers
+that have no session yet.) Nothing is drawn when epochs arrive: a 10 Hz timer redraws only when
+something changed, handing pyqtgraph views of the history's columns (``setData`` on slices) with peak
+downsampling, so a run of 100,000 epochs still redraws in a few milliseconds. Smoothing (a trailing
+moving average) is for display only and is computed incrementally: each redraw smooths just the new
+epochs.
 
-The axes follow the data in steps (x up to the next of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 times a
-power of ten; loss from 0, or whole decades on the log scale; accuracy in tens of percent up to 100)
-rather than rescaling at every epoch: the curves grow into the plot, and pyqtgraph only recomputes an
-axis when its range changes, which was the plot's largest cost while training. Panning or zooming
-with the mouse stops the following; the plot's "A" button resumes it.
+The axes follow the current run (with "Fit all runs", every run on the plots; with no epoch in the
+current run yet, the earlier ones) in steps (x up to the next of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8
+times a power of ten; loss from 0, or whole decades on the log scale, labelled at decades only;
+accuracy in tens of percent with room above 100%) rather than rescaling at every epoch: the curves
+grow into the plot, and pyqtgraph only recomputes an axis when its range changes, which was the
+plot's largest cost while training. Panning or zooming with the mouse stops the following; the
+plot's "A" button resumes it. A run of one epoch is drawn as points.
 
 Earlier runs stay on the plots as thin faded curves, one colour per run, named in the legend by their
-settings (``TrainingConfig.label()``), until "Clear previous runs". Solid lines are the training set,
-dashed lines the test set. Hovering shows the numbers of the epoch under the mouse.
+settings (``TrainingConfig.label()``). Solid lines are the training set, dashed lines the test set.
+A learning rate changed during the run is marked on the curves by a grey vertical line labelled with
+the new rate, and the legend gives the rate in use. Hovering shows the numbers of the epoch under the
+pointer in a box inside the plot, beside the pointer (flipped near the edges), gone when it leaves.
 
-Export: ``export_png`` writes both plots as one PNG (pyqtgraph's ``ImageExporter``; its SVG exporter
-fails with Qt 6.11+). ``export_csv`` writes the current run to the chosen file and each earlier run
-to a file beside it, ``<name>-previous-<k>.csv`` (k = 1 is the oldest), all with the columns of
-``RunHistory.to_csv``, so every file has the same header and reads the same way.
+Export: ``export_png`` writes both plots as one PNG with every run fitted in (pyqtgraph's
+``ImageExporter``; its SVG exporter fails with Qt 6.11+). ``export_csv`` writes the current run to
+the chosen file and each earlier run to a file beside it, ``<name>-previous-<k>.csv`` (k = 1 is the
+oldest), all with the columns of ``RunHistory.to_csv``.
 
 The best epoch (``set_best_epoch``, from the window's ``BestEpochTracker``) is a green dashed vertical
-line labelled "best" on both plots; a new run clears it.
+line labelled "best" on both plots (the label flips to the line's left near the right edge); a new
+current run clears it.
 
-Left out: choosing the best epoch (``best_epoch``); training and its control (``training_runner``).
+Left out: choosing the best epoch (``best_epoch``); training and its control (``training_runner``);
+keeping runs (their owner).
 """
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401  (registers pg.exporters.ImageExporter)
-from PySide6.QtCore import QPointF, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSpinBox,
                                QVBoxLayout, QWidget)
 
 from studio.core.history import RunHistory, smooth
 from studio.core.training import EpochFinished, TrainingConfig
+from studio.gui.curve_marks import DisplayColumn, EpochLines, format_epoch_row, learning_rate_changes
+from studio.gui.plot_style import PALETTE, DecadeAxis, HoverBox, nice_ceiling, run_color, style_plot
 
-#: One colour per run, in turn (the current run and each previous one).
-PALETTE: tuple[str, ...] = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
-                            "#e377c2", "#17becf", "#7f7f7f", "#bcbd22")
+__all__ = ["MetricsPlot", "PALETTE", "CURVES", "REDRAW_MS"]
 
 #: Redraw period of the timer, ms (10 redraws a second at most). Each redraw runs pyqtgraph's Python
 #: paint code, which takes the interpreter lock from a per-sample training run: at 30 Hz the GUI thread
 #: used ~20% of a core while training the article preset, at 10 Hz ~13% (tests/benchmarks/bench_gui.py).
 REDRAW_MS = 100
-
-#: The best-epoch line: green, dashed, under the current run's curves.
-BEST_PEN = pg.mkPen((0, 150, 60), width=1.5, style=Qt.PenStyle.DashLine)
 
 #: The four curves of a run: (name, history column, plot, scale, dashed).
 CURVES: tuple[tuple[str, str, str, float, bool], ...] = (
@@ -62,54 +69,30 @@ CURVES: tuple[tuple[str, str, str, float, bool], ...] = (
     ("test_acc", "test_acc", "accuracy", 100.0, True),
 )
 
-_HINT = "Solid: training set · dashed: test set · hover over a plot to read the numbers"
+_HINT = "Solid: training set · dashed: test set · hover to read the numbers"
 _FADED_ALPHA = 100
-
-
-class _DisplayColumn:
-    """The displayed values of one history column: smoothed and scaled, updated only where new.
-
-    Smoothing is trailing, so the values already computed never change as epochs arrive.
-    """
-
-    def __init__(self) -> None:
-        self._values = np.empty(0)
-        self._done = 0
-        self._window = 1
-
-    def reset(self) -> None:
-        self._done = 0
-
-    def update(self, raw: np.ndarray, window: int, scale: float) -> np.ndarray:
-        n = raw.shape[0]
-        if window != self._window or n < self._done:
-            self._window, self._done = window, 0
-        if self._values.shape[0] < n:
-            grown = np.empty(max(n, 2 * self._values.shape[0], 256))
-            grown[:self._done] = self._values[:self._done]
-            self._values = grown
-        if self._done < n:
-            lo = max(self._done - window + 1, 0)
-            tail = smooth(raw[lo:n], window) if window > 1 else raw[lo:n]
-            self._values[self._done:n] = tail[self._done - lo:] * scale
-            self._done = n
-        return self._values[:n]
+#: The accuracy axis ends here, so a 100% curve is drawn inside the frame, not on it.
+_ACCURACY_TOP = 103.0
 
 
 @dataclass
 class _PlottedRun:
-    """A run on the plots: its numbers, its four curves and its colour."""
+    """A run on the plots: its numbers (a reference to its owner's history), curves and colour."""
 
     history: RunHistory
     curves: dict[str, pg.PlotDataItem]
     color: str
     bounds: dict[str, tuple[float, float]] | None = None   # per plot, (min, max) of what is drawn
+    points: bool = False                                   # drawn with symbols (a single epoch)
+    lr_changes: list[tuple[int, float]] = field(default_factory=list)   # (epoch, new rate)
+    lr_checked: int = 0                                    # epochs already searched for changes
 
 
 class MetricsPlot(QWidget):
     """Two live plots (loss; accuracy in %) of the current run and faded earlier runs.
 
-    Feed it with ``start_run`` and ``add_epochs`` (connect the runner's
+    Give it the runs with ``set_runs(current, earlier)`` and call ``refresh()`` after appending
+    epochs to them; or let it own them with ``start_run`` and ``add_epochs`` (connect the runner's
     ``epochs_arrived``). ``curves`` maps ``train_loss``, ``test_loss``, ``train_acc``, ``test_acc``
     to the current run's ``PlotDataItem``.
     """
@@ -122,16 +105,20 @@ class MetricsPlot(QWidget):
         self._smoothing = 1
         self._dirty = False
         self._previous: list[_PlottedRun] = []
-        self._display = {name: _DisplayColumn() for name, *_ in CURVES}
+        self._display = {name: DisplayColumn() for name, *_ in CURVES}
+        self._legend_key: tuple = ()
 
         self.readout = QLabel(_HINT)
         self.readout.setTextFormat(Qt.TextFormat.PlainText)
         self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.readout.setToolTip("The numbers of the epoch under the mouse, for the current run.")
+        self.readout.setToolTip(_HINT)
         self.log_check = QCheckBox("Log-scale loss")
         self.log_check.setToolTip("Show the loss on a logarithmic axis. Late in a run the loss keeps "
                                   "falling by small amounts that a linear axis flattens into a line; "
                                   "on a log axis each tenfold drop takes the same height.")
+        self.fit_all_check = QCheckBox("Fit all runs")
+        self.fit_all_check.setToolTip("Scale the axes to every run on the plots. Off: they follow the "
+                                      "current run, so a long earlier run does not squeeze it.")
         self.smoothing_spin = QSpinBox()
         self.smoothing_spin.setRange(1, 1000)
         self.smoothing_spin.setSpecialValueText("off")
@@ -148,10 +135,10 @@ class MetricsPlot(QWidget):
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
-        self.graphics.setMinimumSize(320, 200)
+        self.graphics.setMinimumSize(240, 150)
         # pyqtgraph's own "Export..." menu offers SVG, which fails with Qt 6.11+: use File > Export.
         self.graphics.scene().contextMenu = []
-        self.loss_plot = self._make_plot(0, "Loss", "loss (mean per sample)")
+        self.loss_plot = self._make_plot(0, "Loss", "loss (mean per sample)", DecadeAxis("left"))
         self.accuracy_plot = self._make_plot(1, "Accuracy", "accuracy (%)")
         self.accuracy_plot.setXLink(self.loss_plot)
         # The legend is a line of text under both plots: inside a plot it would cover the curves
@@ -159,24 +146,12 @@ class MetricsPlot(QWidget):
         # the scene it is in the PNG export too.
         self.legend = pg.LabelItem(justify="left", color="k")
         self.graphics.addItem(self.legend, row=1, col=0, colspan=2)
-        self._markers = []
-        for plot in (self.loss_plot, self.accuracy_plot):
-            marker = pg.InfiniteLine(angle=90, movable=False,
-                                     pen=pg.mkPen((120, 120, 120), style=Qt.PenStyle.DotLine))
-            marker.hide()
-            plot.addItem(marker, ignoreBounds=True)
-            self._markers.append(marker)
+        self.hover_box = HoverBox()
+        self.lines = EpochLines(self.loss_plot, self.accuracy_plot)
+        self._markers = self.lines.hover_markers           # the hovered epoch, on both plots
+        self._best_lines = self.lines.best_lines
+        self._lr_lines = self.lines.lr_lines
         self._best_epoch: int | None = None
-        self._best_lines: list[pg.InfiniteLine] = []
-        # The label where the curves seldom are: high on the loss plot, low on the accuracy plot.
-        for plot, position in ((self.loss_plot, 0.93), (self.accuracy_plot, 0.07)):
-            line = pg.InfiniteLine(angle=90, movable=False, pen=BEST_PEN, label="best",
-                                   labelOpts={"position": position, "color": (0, 130, 50),
-                                              "anchors": [(0, 0.5), (0, 0.5)]})
-            line.setZValue(5)
-            line.hide()
-            plot.addItem(line, ignoreBounds=True)
-            self._best_lines.append(line)
 
         self._follow = True
         self._ranges: dict[str, tuple[float, float]] = {}
@@ -185,13 +160,16 @@ class MetricsPlot(QWidget):
             plot.vb.sigRangeChangedManually.connect(self._on_view_range_changed_manually)
             if plot.autoBtn is not None:
                 plot.autoBtn.clicked.connect(self._on_auto_button_clicked)
-        self._current = self._add_run(RunHistory(), current=True)
+        self._owned: RunHistory | None = RunHistory()   # the current run while no owner gives runs
+        self._current = self._add_run(self._owned, current=True)
         self._mouse_proxy = pg.SignalProxy(self.graphics.scene().sigMouseMoved, rateLimit=30,
                                            slot=self._on_scene_mouse_moved)
+        self.graphics.viewport().installEventFilter(self)
 
         controls = QHBoxLayout()
         controls.addWidget(self.readout, 1)
         controls.addWidget(self.log_check)
+        controls.addWidget(self.fit_all_check)
         controls.addWidget(smoothing_label)
         controls.addWidget(self.smoothing_spin)
         controls.addWidget(self.clear_button)
@@ -201,6 +179,7 @@ class MetricsPlot(QWidget):
         layout.addWidget(self.graphics, 1)
 
         self.log_check.toggled.connect(self._on_log_check_toggled)
+        self.fit_all_check.toggled.connect(self._on_fit_all_check_toggled)
         self.smoothing_spin.valueChanged.connect(self._on_smoothing_spin_value_changed)
         self.clear_button.clicked.connect(self._on_clear_button_clicked)
         self._timer = QTimer(self)
@@ -210,34 +189,24 @@ class MetricsPlot(QWidget):
 
     # -- building -------------------------------------------------------------------------------------
 
-    def _make_plot(self, col: int, title: str, y_label: str) -> pg.PlotItem:
-        plot = self.graphics.addPlot(row=0, col=col)
-        plot.setTitle(title, color="k", size="11pt")
-        plot.setLabel("left", y_label, color="k")
-        plot.setLabel("bottom", "epoch", color="k")
-        plot.showGrid(x=True, y=True, alpha=1.0)
-        for name in ("left", "bottom"):
-            axis = plot.getAxis(name)
-            axis.setPen(pg.mkPen("k"))
-            axis.setTextPen(pg.mkPen("k"))
-            # Opaque light grid lines at the major ticks only: pyqtgraph's default translucent grid
-            # costs ~15 ms a frame.
-            axis.setTickPen(pg.mkPen((222, 222, 222)))
-            axis.setStyle(tickAlpha=255, maxTickLevel=0)
-            axis.enableAutoSIPrefix(False)
+    def _make_plot(self, col: int, title: str, y_label: str, left: pg.AxisItem | None = None) -> pg.PlotItem:
+        plot = self.graphics.addPlot(row=0, col=col, axisItems={"left": left} if left is not None else None)
+        style_plot(plot, title, y_label, "epoch")
         plot.setMouseEnabled(x=True, y=True)
         plot.setDownsampling(auto=True, mode="peak")
         plot.setClipToView(True)
         return plot
 
+    def _plot_of(self, plot_name: str) -> pg.PlotItem:
+        return self.loss_plot if plot_name == "loss" else self.accuracy_plot
+
     def _add_run(self, history: RunHistory, current: bool) -> _PlottedRun:
-        color = PALETTE[self._run_count % len(PALETTE)]
+        color = run_color(self._run_count)
         self._run_count += 1
         curves = {}
         for name, _, plot_name, _, dashed in CURVES:
             curve = pg.PlotDataItem(connect="finite")
-            plot = self.loss_plot if plot_name == "loss" else self.accuracy_plot
-            plot.addItem(curve)
+            self._plot_of(plot_name).addItem(curve)
             # After addItem, which applies the plot's own (default: off) downsampling to the item.
             curve.setDownsampling(auto=True, method="peak")
             curve.setClipToView(True)
@@ -250,6 +219,10 @@ class MetricsPlot(QWidget):
         self._style_run(run, current)
         return run
 
+    def _remove_run(self, run: _PlottedRun) -> None:
+        for name, _, plot_name, _, _ in CURVES:
+            self._plot_of(plot_name).removeItem(run.curves[name])
+
     def _style_run(self, run: _PlottedRun, current: bool) -> None:
         for name, _, _, _, dashed in CURVES:
             color = pg.mkColor(run.color)
@@ -260,16 +233,34 @@ class MetricsPlot(QWidget):
                 color.setAlpha(_FADED_ALPHA)
             pen = pg.mkPen(color, width=2 if current else 1,
                            style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
-            run.curves[name].setPen(pen)
-            run.curves[name].setZValue(10 if current else 0)
+            curve = run.curves[name]
+            curve.setPen(pen)
+            curve.setZValue(10 if current else 0)
+            if run.points:
+                curve.setSymbol("o")
+                curve.setSymbolSize(7)
+                curve.setSymbolBrush(color)
+                curve.setSymbolPen(color)
+
+    # -- the legend -----------------------------------------------------------------------------------
 
     @property
     def legend_entries(self) -> list[str]:
         """The legend's entries in order: previous runs (oldest first), then the current run."""
         entries = [run.history.label for run in self._previous]
         if len(self.history):
-            entries.append(f"{self.history.label} (current)")
+            entries.append(self._current_entry())
         return entries
+
+    def _current_entry(self) -> str:
+        history = self.history
+        text = f"{history.label} (current)"
+        if len(history):
+            rate = float(history.column("lr")[-1])
+            started = history.config.lr if history.config is not None else float(history.column("lr")[0])
+            if np.isfinite(rate) and rate != started:
+                text = f"{history.label} (current, lr now {rate:g})"
+        return text
 
     def _update_legend(self) -> None:
         parts = []
@@ -280,23 +271,31 @@ class MetricsPlot(QWidget):
             color = pg.mkColor(run.color)
             if not current:
                 color = color.lighter(160)
-            label = html.escape(run.history.label)
-            text = f"<b>{label}</b> (current)" if current else label
+            if current:
+                label = html.escape(run.history.label)
+                text = f"<b>{label}</b>" + html.escape(self._current_entry()[len(run.history.label):])
+            else:
+                text = html.escape(run.history.label)
             parts.append(f"<span style='color:{color.name()}; font-size:14pt'>&#9473;&#9473;</span>"
                          f"&nbsp;{text}")
         rows = ["&nbsp;&nbsp;&nbsp; ".join(parts[i:i + 3]) for i in range(0, len(parts), 3)]
         self.legend.setText("<br>".join(rows) if rows else "&nbsp;", size="9pt")
+        self._legend_key = self._legend_state()
 
-    # -- feeding ----------------------------------------------------------------------------------------
+    def _legend_state(self) -> tuple:
+        return (tuple(id(run.history) for run in self._previous), id(self.history), bool(len(self.history)),
+                self._current_entry())
+
+    # -- the runs -------------------------------------------------------------------------------------
 
     @property
     def history(self) -> RunHistory:
-        """The current run's numbers."""
+        """The current run's numbers (an empty history when there is no current run)."""
         return self._current.history
 
     @property
     def previous_runs(self) -> tuple[RunHistory, ...]:
-        """Earlier runs still on the plots, oldest first."""
+        """Earlier runs on the plots, oldest first."""
         return tuple(run.history for run in self._previous)
 
     @property
@@ -304,40 +303,90 @@ class MetricsPlot(QWidget):
         """The current run's curves by name (``train_loss``, ``test_loss``, ``train_acc``, ``test_acc``)."""
         return self._current.curves
 
-    def start_run(self, config: TrainingConfig | None, label: str | None = None) -> RunHistory:
-        """Begin a new current run; the old one, if it has any epochs, becomes a faded previous run."""
-        old = self._current
-        if len(old.history):
-            old.history = old.history.trimmed()
-            self._style_run(old, current=False)
-            self._set_curves_data(old, final=True)
-            self._previous.append(old)
-            self.clear_button.setEnabled(True)
-            self.previous_runs_changed.emit()
-            self._current = self._add_run(RunHistory(config, label), current=True)
-            self._update_legend()
+    def set_runs(self, current: RunHistory | None, earlier: Sequence[RunHistory]) -> None:
+        """Show ``current`` (None: no run yet) and the ``earlier`` runs (oldest first), faded.
+
+        The plot keeps references and reads them at each redraw: after appending epochs to one,
+        call ``refresh()``. A run shown before keeps its colour and curves; a new current run
+        clears the best-epoch line."""
+        self._owned = None
+        self._set_runs(current if current is not None else RunHistory(), list(earlier))
+
+    def _set_runs(self, current: RunHistory, earlier: list[RunHistory]) -> None:
+        known = {id(run.history): run for run in [self._current, *self._previous]}
+        old_current, old_previous = self._current, list(self._previous)
+        new_current = current is not old_current.history
+        kept: set[int] = set()
+        previous: list[_PlottedRun] = []
+        for history in earlier:
+            run = known.get(id(history))
+            if run is None or id(history) in kept:
+                run = self._add_run(history, current=False)
+            else:
+                self._style_run(run, current=False)
+            kept.add(id(history))
+            self._set_curves_data(run, final=True)
+            previous.append(run)
+        run = known.get(id(current))
+        if run is not None and id(current) not in kept:
+            kept.add(id(current))
+        elif not len(old_current.history) and id(old_current.history) not in kept:
+            # An empty current run leaves nothing to keep: its curves and colour go to the new one.
+            run = old_current
+            run.history, run.bounds = current, None
+            run.lr_changes, run.lr_checked = [], 0
+            kept.add(id(old_current.history))
         else:
-            # An empty run leaves nothing to keep: reuse its curves and colour.
-            old.history = RunHistory(config, label)
-            old.bounds = None
-            self._style_run(old, current=True)
-        for column in self._display.values():
-            column.reset()
-        self._hide_marker()
-        self.set_best_epoch(None)
+            run = self._add_run(current, current=True)
+        self._style_run(run, current=True)
+        for old in [old_current, *old_previous]:
+            if old is not run and all(old is not p for p in previous):
+                self._remove_run(old)
+        self._current, self._previous = run, previous
+        if new_current:
+            for column in self._display.values():
+                column.reset()
+            self._hide_marker()
+            self.set_best_epoch(None)
+        self._update_legend()
+        self.clear_button.setEnabled(bool(previous))
+        if [id(r.history) for r in previous] != [id(r.history) for r in old_previous]:
+            self.previous_runs_changed.emit()
         self._dirty = True
-        return self._current.history
+
+    def refresh(self) -> None:
+        """The owner appended epochs to a run shown: redraw at the next timer tick."""
+        if self._legend_state() != self._legend_key:
+            self._update_legend()
+        self._dirty = True
+
+    def start_run(self, config: TrainingConfig | None, label: str | None = None) -> RunHistory:
+        """Begin a new current run that the plot owns; the old one, if it has any epochs, becomes a
+        faded earlier run. (For callers that keep no runs themselves; see ``set_runs``.)"""
+        earlier = list(self.previous_runs)
+        if len(self.history):
+            earlier.append(self.history)
+        history = RunHistory(config, label)
+        self._set_runs(history, earlier)
+        self._owned = history
+        return history
 
     @Slot(object)
     def add_epochs(self, events: list[EpochFinished]) -> None:
-        """Append a runner delivery to the current run; the plot redraws at the next timer tick."""
+        """Append a runner delivery to the current run (one ``start_run`` made); the plot redraws at
+        the next timer tick."""
         if not events:
             return
-        first = len(self.history) == 0
         self.history.extend(events)
-        if first:
-            self._update_legend()
-        self._dirty = True
+        self.refresh()
+
+    def clear_previous_runs(self) -> None:
+        """Remove the faded curves of earlier runs; the current run stays."""
+        owned = self._owned
+        self._set_runs(self.history, [])
+        self._owned = owned
+
+    # -- the best epoch -------------------------------------------------------------------------------
 
     @property
     def best_epoch(self) -> int | None:
@@ -358,26 +407,17 @@ class MetricsPlot(QWidget):
         self._best_epoch = None if epoch is None else int(epoch)
         self._dirty = True
 
-    def _place_best_lines(self) -> None:
-        epoch = self._best_epoch
-        for line in self._best_lines:
-            if epoch is None:
-                line.hide()
-            elif line.value() != epoch or not line.isVisible():   # moving a line costs a re-layout
-                line.setValue(epoch)
-                line.show()
+    @property
+    def best_label_anchor(self) -> tuple[float, float]:
+        """Where the "best" label hangs on its line: (0, 0.5) right of it, (1, 0.5) left of it."""
+        return self.lines.best_label_anchor
 
-    def clear_previous_runs(self) -> None:
-        """Remove the faded curves of earlier runs; the current run stays."""
-        for run in self._previous:
-            for name, _, plot_name, _, _ in CURVES:
-                plot = self.loss_plot if plot_name == "loss" else self.accuracy_plot
-                plot.removeItem(run.curves[name])
-        self._previous.clear()
-        self.clear_button.setEnabled(False)
-        self._update_legend()
-        self._dirty = True
-        self.previous_runs_changed.emit()
+    # -- learning-rate changes ------------------------------------------------------------------------
+
+    @property
+    def learning_rate_changes(self) -> list[tuple[int, float]]:
+        """(epoch, new rate) of each change of the learning rate in the current run, as marked."""
+        return list(self._current.lr_changes)
 
     # -- display settings ---------------------------------------------------------------------------------
 
@@ -387,6 +427,14 @@ class MetricsPlot(QWidget):
 
     def set_log_loss(self, on: bool) -> None:
         self.log_check.setChecked(on)
+
+    @property
+    def fit_all_runs(self) -> bool:
+        """True when the axes take in every run, False when they follow the current run."""
+        return self.fit_all_check.isChecked()
+
+    def set_fit_all_runs(self, on: bool) -> None:
+        self.fit_all_check.setChecked(on)
 
     @property
     def smoothing(self) -> int:
@@ -401,6 +449,11 @@ class MetricsPlot(QWidget):
         self.loss_plot.setLogMode(x=False, y=on)
         self._ranges.pop("loss_y", None)
         self._dirty = True
+
+    @Slot(bool)
+    def _on_fit_all_check_toggled(self, _on: bool) -> None:
+        self._follow = True
+        self._follow_data(force=True)
 
     @Slot(int)
     def _on_smoothing_spin_value_changed(self, window: int) -> None:
@@ -427,14 +480,25 @@ class MetricsPlot(QWidget):
     def redraw(self) -> None:
         """Hand the current run's numbers to its curves now (the timer does this when needed)."""
         self._dirty = False
+        if self._legend_state() != self._legend_key:
+            self._update_legend()
         self._set_curves_data(self._current, final=False)
-        self._place_best_lines()
+        run = self._current
+        run.lr_changes, run.lr_checked = learning_rate_changes(run.history, run.lr_changes, run.lr_checked)
         self._follow_data()
+        self.lines.place_best(self._best_epoch)
+        self.lines.place_lr_changes(run.lr_changes)
 
     def _set_curves_data(self, run: _PlottedRun, final: bool) -> None:
         history = run.history
         x = history.column("epoch")
         has_test = history.has_test
+        points = len(history) == 1          # one epoch is a point: a line needs two
+        if points != run.points:
+            run.points = points
+            for curve in run.curves.values():
+                curve.setSymbol(None)
+            self._style_run(run, current=run is self._current)
         bounds: dict[str, list[float]] = {"loss": [], "accuracy": []}
         for name, column, plot_name, scale, _ in CURVES:
             curve = run.curves[name]
@@ -456,14 +520,18 @@ class MetricsPlot(QWidget):
 
     # -- axis ranges ----------------------------------------------------------------------------------
 
-    def _follow_data(self, force: bool = False) -> None:
-        """Set the axes to stepped ranges around all the curves (see the module docstring)."""
-        if not self._follow:
+    def _followed_runs(self, everything: bool = False) -> list[_PlottedRun]:
+        if everything or self.fit_all_runs or not len(self.history):
+            return [self._current, *self._previous]
+        return [self._current]
+
+    def _follow_data(self, force: bool = False, everything: bool = False) -> None:
+        """Set the axes to stepped ranges around the followed curves (see the module docstring)."""
+        if not self._follow and not everything:
             return
-        runs = [self._current, *self._previous]
-        boxes = [run.bounds for run in runs if run.bounds]
+        boxes = [run.bounds for run in self._followed_runs(everything) if run.bounds]
         last_epoch = max([b["epochs"][1] for b in boxes] + [0.0])
-        targets = {"x": (0.0, _nice_ceiling(max(last_epoch + 1, 10.0)))}   # room after the last point
+        targets = {"x": (0.0, nice_ceiling(max(last_epoch + 1, 10.0)))}   # room after the last point
         loss = [b["loss"] for b in boxes if "loss" in b]
         if loss:
             lo, hi = min(b[0] for b in loss), max(b[1] for b in loss)
@@ -471,11 +539,11 @@ class MetricsPlot(QWidget):
                 lo = max(lo, 1e-12)
                 targets["loss_y"] = (float(np.floor(np.log10(lo))), float(np.ceil(np.log10(max(hi, lo * 10)))))
             else:
-                targets["loss_y"] = (0.0, _nice_ceiling(hi))
+                targets["loss_y"] = (0.0, nice_ceiling(hi))
         accuracy = [b["accuracy"] for b in boxes if "accuracy" in b]
         if accuracy:
             lo = min(b[0] for b in accuracy)
-            targets["accuracy_y"] = (float(np.clip(np.floor(lo / 10) * 10, 0, 90)), 100.0)
+            targets["accuracy_y"] = (float(np.clip(np.floor(lo / 10) * 10, 0, 90)), _ACCURACY_TOP)
         for key, (lo, hi) in targets.items():
             if not force and self._ranges.get(key) == (lo, hi):
                 continue
@@ -485,7 +553,7 @@ class MetricsPlot(QWidget):
             elif key == "loss_y":
                 self.loss_plot.setYRange(lo, hi, padding=0.03)
             else:
-                self.accuracy_plot.setYRange(lo, hi, padding=0.03)
+                self.accuracy_plot.setYRange(lo, hi, padding=0.0)
 
     @Slot(object)
     def _on_view_range_changed_manually(self, _mask: object) -> None:
@@ -508,22 +576,24 @@ class MetricsPlot(QWidget):
 
     @property
     def readout_text(self) -> str:
+        """The numbers shown for the hovered epoch (one line), or the hint when nothing is hovered."""
         return self.readout.text()
 
-    def show_epoch(self, epoch: int | None) -> None:
-        """Show the current run's numbers for ``epoch`` in the readout and mark it on both plots."""
+    def show_epoch(self, epoch: int | None, plot: pg.PlotItem | None = None, at: QPointF | None = None) -> None:
+        """Show the current run's numbers for ``epoch`` and mark it on both plots; with ``plot`` and
+        ``at`` (view coordinates) also in a box beside that point. None hides them."""
         row = self.history.row(epoch) if epoch is not None else None
         if row is None:
             self._hide_marker()
             return
-        for marker in self._markers:
-            marker.setValue(epoch)
-            marker.show()
-        self.readout.setText(_format_row(row))
+        self.lines.show_hover(epoch)
+        self.readout.setText(format_epoch_row(row))
+        if plot is not None and at is not None:
+            self.hover_box.show_at(plot, at, format_epoch_row(row, lines=True))
 
     def _hide_marker(self) -> None:
-        for marker in self._markers:
-            marker.hide()
+        self.lines.show_hover(None)
+        self.hover_box.hide()
         self.readout.setText(_HINT)
 
     @Slot(object)
@@ -531,24 +601,40 @@ class MetricsPlot(QWidget):
         position = args[0]
         for plot in (self.loss_plot, self.accuracy_plot):
             if plot.vb.sceneBoundingRect().contains(position):
-                x = plot.vb.mapSceneToView(position).x()
+                point = plot.vb.mapSceneToView(position)
                 if len(self.history):
                     epochs = self.history.column("epoch")
-                    epoch = int(np.clip(round(x), epochs[0], epochs[-1]))
-                    self.show_epoch(epoch)
+                    epoch = int(np.clip(round(point.x()), epochs[0], epochs[-1]))
+                    self.show_epoch(epoch, plot, point)
                 return
+        self._hide_marker()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # Qt's name
+        if event.type() == QEvent.Type.Leave:
+            self._hide_marker()          # no numbers left behind when the pointer goes
+        return False
 
     # -- export ---------------------------------------------------------------------------------------
 
     def export_png(self, path: str | Path, scale: float = 2.0) -> Path:
-        """Write both plots (with legend) to the PNG file ``path``, ``scale`` times the screen size."""
+        """Write both plots (with legend and every run) to the PNG file ``path``, ``scale`` times the
+        screen size."""
         self.redraw()
-        exporter = pg.exporters.ImageExporter(self.graphics.scene())
-        width = max(int(self.graphics.width() * scale), 16)
-        exporter.parameters()["width"] = width
-        path = Path(path)
-        if not exporter.export(str(path)) and not path.exists():
-            raise OSError(f"could not write the image {path}")
+        self._hide_marker()
+        self._follow_data(force=True, everything=True)
+        try:
+            exporter = pg.exporters.ImageExporter(self.graphics.scene())
+            width = max(int(self.graphics.width() * scale), 16)
+            exporter.parameters()["width"] = width
+            path = Path(path)
+            if not exporter.export(str(path)) and not path.exists():
+                raise OSError(f"could not write the image {path}")
+        finally:
+            if self._follow:
+                self._follow_data(force=True)
+            else:
+                for key in ("x", "loss_y", "accuracy_y"):
+                    self._ranges.pop(key, None)
         return path
 
     def export_csv(self, path: str | Path) -> list[Path]:
@@ -566,26 +652,5 @@ class MetricsPlot(QWidget):
         return written
 
 
-def _format_row(row: dict[str, float]) -> str:
-    """One line of numbers for the readout, e.g. ``Epoch 12 · training: loss 0.21, accuracy 91.0% ...``."""
-    def test_part() -> str:
-        if not np.isfinite(row["test_acc"]):
-            return "test: none"
-        return f"test: loss {row['test_loss']:.4g}, accuracy {100 * row['test_acc']:.1f}%"
-
-    return (f"Epoch {int(row['epoch'])} · training: loss {row['train_loss']:.4g}, accuracy "
-            f"{100 * row['train_acc']:.1f}% · {test_part()} · learning rate {row['lr']:g}")
-
-
-_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
-
-
-def _nice_ceiling(value: float) -> float:
-    """The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 times a power of ten that is >= ``value``."""
-    if not np.isfinite(value) or value <= 0:
-        return 1.0
-    power = 10.0 ** np.floor(np.log10(value))
-    for step in _STEPS:
-        if step * power >= value * (1 - 1e-12):
-            return float(step * power)
-    return float(10 * power)
+# Kept for callers and tests of the earlier name.
+_nice_ceiling = nice_ceiling

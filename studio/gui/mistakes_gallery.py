@@ -7,7 +7,8 @@ near miss (a 3 read as 5 with 5: 0.48, 3: 0.45) or a confident error. Clicking a
 learner can edit it and watch the prediction change.
 
 The gallery is a non-modal window that shows what its opener hands it (``show_cell``): it computes
-nothing. When the network moves on (training continues), the opener calls ``mark_stale`` and the
+nothing. It opens beside the main window (``place_beside``), never over the pad its tiles load into,
+and has a Close button. When the network moves on (training continues), the opener calls ``mark_stale`` and the
 gallery says so; its Refresh button asks the opener (``refresh_requested``) to show the cell again
 with the latest network.
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QPoint, QSize, Qt, Signal, Slot
+from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QLabel, QListView, QListWidget,
                                QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
@@ -74,6 +75,24 @@ def _tile_tooltip(sample: GallerySample) -> str:
             f"{sample.predicted}\nhighest outputs: {top}\nClick to load it into the drawing pad.")
 
 
+def beside_rect(window: QRect, screen: QRect, size: QSize) -> QRect:
+    """Where to put a ``size`` window so that it leaves the right part of ``window`` (the pad) free:
+    right of the window, else left of it, else over its left part, narrowed to at most half the
+    window's width; always inside ``screen`` (if given). Rectangles include the window frames."""
+    width, height = size.width(), size.height()
+    if screen.isValid():
+        height = min(height, screen.height())
+        if screen.right() - window.right() >= width:
+            return QRect(window.right() + 1, max(window.top(), screen.top()), width, height)
+        if window.left() - screen.left() >= width:
+            return QRect(window.left() - width, max(window.top(), screen.top()), width, height)
+    width = min(width, window.width() // 2)
+    top = window.top() + 60
+    if screen.isValid():
+        top = max(screen.top(), min(top, screen.bottom() - height))
+    return QRect(window.left(), top, width, height)
+
+
 class MistakesGallery(QDialog):
     """A non-modal window of sample tiles. Signals: ``sample_chosen(split_name, index)`` when a tile is
     clicked; ``refresh_requested()`` when the learner asks for the latest network's view."""
@@ -114,17 +133,40 @@ class MistakesGallery(QDialog):
         self._empty_label = QLabel("No samples in this cell.")
         self._empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
+        self.close_button = QPushButton("Close")
+        self.close_button.setToolTip("Close the samples (Esc)")
+        self.close_button.clicked.connect(self.close)
+
         top = QHBoxLayout()
         top.addWidget(self._title_label, 1)
         top.addWidget(self.refresh_button)
+        bottom = QHBoxLayout()
+        bottom.addStretch(1)
+        bottom.addWidget(self.close_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self._stale_label)
         layout.addWidget(self.list_widget, 1)
         layout.addWidget(self._empty_label)
-        self.resize(6 * (TILE + 48) + 40, 3 * (TILE + 46) + 90)
+        layout.addLayout(bottom)
+        self.resize(5 * (TILE + 48) + 40, 3 * (TILE + 46) + 120)
+        self._placed = False
 
     # -- public API ---------------------------------------------------------------------------------
+
+    def place_beside(self, window: QWidget) -> None:
+        """Move the gallery off ``window``'s right-hand side, where the drawing pad its tiles load
+        into is: beside the window if the screen has room, else over the window's left part. Only
+        the first time it is shown: after that the learner's own placement stays."""
+        if self._placed:
+            return
+        self._placed = True
+        screen = window.screen().availableGeometry() if window.screen() is not None else QRect()
+        frame = self.frameGeometry().size() - self.geometry().size()    # title bar and borders
+        outer = beside_rect(window.frameGeometry(), screen, self.size() + frame)
+        self.resize(max(outer.width() - frame.width(), self.minimumSizeHint().width()),
+                    outer.height() - frame.height())
+        self.move(outer.topLeft())
 
     def show_cell(self, split_name: str, true: int, predicted: int, samples: list[GallerySample],
                   outputs: str = "outputs") -> None:

@@ -5,7 +5,11 @@ Every change to the drawing is run through the panel's network at once (one samp
 snapshot: the caller hands over a copy that is never trained further, so the panel may read it at any
 time from the GUI thread. The sample browser loads a training or test image into the pad so the learner
 can see what the network makes of real data, and then edit it. An empty pad gets no prediction (a
-network's outputs for a blank page mean nothing): the view shows a dash and asks for a drawing.
+network's outputs for a blank page mean nothing): the view shows a dash and asks for a drawing. A
+network fresh from initialisation (``set_network(network, trained=False)``) is shown as untrained:
+its outputs are random, so no digit is named. Opening another data set clears a sample of the old
+one from the pad (the learner's own drawing stays). Drawing gives the pad the keyboard focus, and
+Delete/Backspace clear it while the focus is in this panel (never while typing in a field).
 
 "Add to my digits as..." only asks for it (``add_to_my_digits_requested``): the window owns the user's
 drawings and the dialog that labels them.
@@ -20,7 +24,7 @@ from typing import Literal
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSpinBox,
+from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSpinBox,
                                QVBoxLayout, QWidget)
 
 from studio.core.data import Dataset, Split
@@ -57,6 +61,8 @@ class PadPanel(QWidget):
         self._dataset: Dataset | None = None
         self._rng = np.random.default_rng(seed)
         self._loaded: tuple[SplitName, int] | None = None   # the sample in the pad, while unedited
+        self._from_sample = False      # the drawing began as a data set's sample (edited or not)
+        self._trained = True           # False for a network fresh from initialisation
         self._loading = False
 
         self.pad = PaintPad()
@@ -67,9 +73,12 @@ class PadPanel(QWidget):
 
         self.clear_action = QAction("Clear drawing", self)
         self.clear_action.setShortcuts([QKeySequence(Qt.Key.Key_Delete), QKeySequence(Qt.Key.Key_Backspace)])
-        self.clear_action.setToolTip("Erase the pad (Delete or Backspace)")
+        self.clear_action.setToolTip("Erase the pad (Delete or Backspace while the pad has the focus: "
+                                     "drawing gives it the focus)")
+        # Only while the focus is in this panel: elsewhere Delete belongs to the focused field.
+        self.clear_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.clear_action.triggered.connect(self._on_clear_action_triggered)
-        self.addAction(self.clear_action)      # active while this panel's window has focus
+        self.addAction(self.clear_action)
 
         self._clear_button = QPushButton("Clear")
         self._clear_button.setToolTip("Erase the pad (shortcut: Delete or Backspace)")
@@ -95,6 +104,10 @@ class PadPanel(QWidget):
         self._random_button.setToolTip("Load a randomly chosen sample into the pad")
         self._sample_label = QLabel(_NO_DATA)
         self._sample_label.setWordWrap(True)
+        # Two lines reserved: a description that wraps must not move the buttons above it.
+        self._sample_label.setFixedHeight(self._sample_label.fontMetrics().lineSpacing() * 2 + 2)
+        self._sample_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self._sample_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
 
         self._split_combo.currentIndexChanged.connect(self._on_split_combo_changed)
         self._index_spin.valueChanged.connect(self._on_index_spin_changed)
@@ -115,13 +128,17 @@ class PadPanel(QWidget):
         right.addWidget(self.prediction_view, 1)
         right.addWidget(browser)
         buttons = QHBoxLayout()
-        buttons.addWidget(self._clear_button)
         buttons.addWidget(self.add_to_my_digits_button)
         buttons.addStretch(1)
         right.addLayout(buttons)
+        # Clear under the pad it clears (and out of the right column, which sets the panel's width).
+        left = QVBoxLayout()
+        left.addWidget(self.pad, 1)
+        left.addWidget(self._clear_button, 0, Qt.AlignmentFlag.AlignLeft)
 
         layout = QHBoxLayout(self)
-        layout.addWidget(self.pad, 3)
+        layout.setContentsMargins(0, 0, 0, 0)         # the window's box around it has its own
+        layout.addLayout(left, 3)
         layout.addLayout(right, 2)
 
         self._update_browser()
@@ -130,20 +147,27 @@ class PadPanel(QWidget):
 
     # -- public API -------------------------------------------------------------------------------
 
-    def set_network(self, network: Network | None) -> None:
-        """Predict with ``network`` from now on (a snapshot the caller never trains further), or none."""
+    def set_network(self, network: Network | None, trained: bool = True) -> None:
+        """Predict with ``network`` from now on (a snapshot the caller never trains further), or none.
+
+        ``trained=False`` for a network fresh from initialisation: its outputs are random, and the
+        view says so instead of showing a big, confident-looking digit."""
         self._network = network
+        self._trained = bool(trained)
         self._predict()
 
     def network(self) -> Network | None:
         return self._network
 
     def set_dataset(self, dataset: Dataset | None) -> None:
-        """Browse the samples of ``dataset`` (or none). The pad's drawing is kept."""
+        """Browse the samples of ``dataset`` (or none). The learner's own drawing is kept; a sample
+        of the previous data set (edited or not) is cleared: it is not theirs, nor of this set."""
         self._dataset = dataset
         self.input_preview.set_dataset(dataset)
         self._loaded = None
         self._update_browser()
+        if self._from_sample:
+            self.pad.clear()
         self._sample_label.setText(_NO_DATA if dataset is None else _OWN_DRAWING)
 
     def image(self) -> np.ndarray:
@@ -168,6 +192,7 @@ class PadPanel(QWidget):
         finally:
             self._loading = False
         self._loaded = (split, index)
+        self._from_sample = True
         self._sample_label.setText(self._describe(split, index))
 
     def random_sample(self, seed: int | None = None) -> int:
@@ -202,6 +227,7 @@ class PadPanel(QWidget):
             if not image.any():
                 self._sample_label.setText(_NO_DATA if self._dataset is None else _OWN_DRAWING)
                 self._loaded = None
+                self._from_sample = False
             elif self._loaded is not None:
                 self._sample_label.setText(self._describe(*self._loaded) + ", edited")
                 self._loaded = None
@@ -243,7 +269,7 @@ class PadPanel(QWidget):
             self.prediction_changed.emit(None)
             return
         p = network.predict_proba(image[None].astype(np.float64))[0]
-        self.prediction_view.set_probabilities(p)
+        self.prediction_view.set_probabilities(p, trained=self._trained)
         self.prediction_changed.emit(p.copy())
 
     def _update_add_action(self, image: np.ndarray) -> None:

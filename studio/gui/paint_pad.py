@@ -3,7 +3,8 @@
 The left button draws, the right button erases with the same round brush, and a drag paints a
 continuous stroke (a capsule from each mouse position to the next, see ``studio.core.drawing``).
 The pad keeps the drawing as a (32, 32) uint8 array of 0/1 and tells listeners about every change
-with ``drawing_changed``. What it leaves out: predicting, loading samples and keyboard shortcuts
+with ``drawing_changed``. Pressing a button on it gives it the keyboard focus (so the pad panel's
+Delete/Backspace reach it). What it leaves out: predicting, loading samples and keyboard shortcuts
 (``pad_panel`` and the main window do those).
 """
 from __future__ import annotations
@@ -18,6 +19,8 @@ from studio.core.drawing import (DEFAULT_BRUSH_RADIUS, GRID_SIZE, MAX_BRUSH_RADI
 
 #: Pixels kept free around the grid, so its border is visible.
 _MARGIN = 4.0
+#: The pad's smallest side in pixels: a grid of 160 px (5 px a cell; cells are whole pixels).
+MIN_SIDE = 5 * GRID_SIZE + 2 * int(_MARGIN)
 #: During a stroke, ``drawing_changed`` is sent at most this often (ms); the last state follows as soon
 #: as the interval is over, and always on release.
 _EMIT_INTERVAL_MS = 30
@@ -28,6 +31,20 @@ _PAPER = QColor(255, 255, 255)
 _GRID_LINE = QColor(0, 0, 0, 40)
 _BORDER = QColor(120, 120, 120)
 _BRUSH_OUTLINE = QColor(220, 60, 30, 200)
+#: The overlay's diverging colours: negative values blue, positive red, zero transparent.
+_OVERLAY_NEGATIVE = (33, 102, 172)
+_OVERLAY_POSITIVE = (200, 30, 40)
+
+
+def overlay_colors(values: np.ndarray, levels: float) -> np.ndarray:
+    """RGBA (n, 4) uint8 for ``values`` (n,) on a diverging map over ``(-levels, levels)``: blue below
+    zero, red above, more opaque the larger ``|value|``; NaN is fully transparent."""
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    t = np.clip(np.abs(np.nan_to_num(values)) / max(float(levels), 1e-300), 0.0, 1.0)
+    rgba = np.zeros((values.size, 4), dtype=np.uint8)
+    rgba[:, :3] = np.where((values < 0)[:, None], _OVERLAY_NEGATIVE, _OVERLAY_POSITIVE)
+    rgba[:, 3] = np.where(np.isnan(values), 0, np.round(255 * t)).astype(np.uint8)
+    return rgba
 
 
 class PaintPad(QWidget):
@@ -48,6 +65,8 @@ class PaintPad(QWidget):
         self._stroke_button: Qt.MouseButton | None = None
         self._last_point: tuple[float, float] | None = None
         self._hover: QPointF | None = None
+        self._overlay: np.ndarray | None = None     # (1024,) values painted over the cells, or None
+        self._overlay_levels = 1.0
         self._pending_emit = False
         self._since_emit = QElapsedTimer()
         self._emit_timer = QTimer(self)
@@ -56,6 +75,8 @@ class PaintPad(QWidget):
         self.setMouseTracking(True)            # to draw the brush outline while hovering
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, False)
+        # Drawing takes the keyboard focus, so Delete/Backspace then clear the pad rather than a field.
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.brush_radius = brush_radius
 
     # -- public API -------------------------------------------------------------------------------
@@ -99,6 +120,22 @@ class PaintPad(QWidget):
         self._emit_now()
         self.update()
 
+    def set_overlay(self, values: np.ndarray | None, levels: float = 1.0) -> None:
+        """Paint ``values`` (1024,) over the cells in a diverging map on ``(-levels, levels)`` (see
+        ``overlay_colors``; NaN leaves a cell uncovered), or remove the overlay with ``None``. Each value
+        fills a square inset in its cell, so the ink stays visible around it."""
+        if values is not None:
+            values = np.array(values, dtype=np.float64).reshape(-1)
+            if values.size != GRID_SIZE * GRID_SIZE:
+                raise ValueError(f"an overlay has {GRID_SIZE * GRID_SIZE} values, got {values.size}")
+        self._overlay = values
+        self._overlay_levels = float(levels)
+        self.update()
+
+    def overlay(self) -> np.ndarray | None:
+        """A copy of the overlay's values (1024,), or None."""
+        return None if self._overlay is None else self._overlay.copy()
+
     def grid_rect(self) -> QRectF:
         """Where the grid is drawn, in widget pixels (a square; cells are whole pixels when it is big)."""
         left, top, side = square_layout(self.width(), self.height(), _MARGIN, snap=GRID_SIZE)
@@ -115,7 +152,8 @@ class PaintPad(QWidget):
         return QSize(320, 320)
 
     def minimumSizeHint(self) -> QSize:
-        return QSize(2 * GRID_SIZE + 2 * int(_MARGIN), 2 * GRID_SIZE + 2 * int(_MARGIN))
+        # Never below a 160 px grid: smaller, a 32x32 drawing is too fine to draw with a mouse.
+        return QSize(MIN_SIDE, MIN_SIDE)
 
     def hasHeightForWidth(self) -> bool:
         return True
@@ -143,6 +181,8 @@ class PaintPad(QWidget):
                     y = rect.top() + k * cell
                     painter.drawLine(QPointF(x, rect.top()), QPointF(x, rect.bottom()))
                     painter.drawLine(QPointF(rect.left(), y), QPointF(rect.right(), y))
+            if self._overlay is not None:
+                self._paint_overlay(painter, rect, cell)
             border = QPen(_BORDER)
             border.setCosmetic(True)
             painter.setPen(border)
@@ -166,6 +206,7 @@ class PaintPad(QWidget):
             event.ignore()
             return
         self._stroke_button = button
+        self.setFocus(Qt.FocusReason.MouseFocusReason)
         self._last_point = self.to_grid(event.position())
         self._hover = event.position()
         self._paint_to(self._last_point)
@@ -195,6 +236,20 @@ class PaintPad(QWidget):
         pass
 
     # -- helpers ----------------------------------------------------------------------------------
+
+    def _paint_overlay(self, painter: QPainter, rect: QRectF, cell: float) -> None:
+        assert self._overlay is not None
+        colors = overlay_colors(self._overlay, self._overlay_levels)
+        inset = 0.15 * cell if cell >= 6 else 0.0
+        painter.setPen(Qt.PenStyle.NoPen)
+        for index in np.flatnonzero(colors[:, 3]):
+            i, j = divmod(int(index), GRID_SIZE)
+            r, g, b, a = (int(v) for v in colors[index])
+            square = QRectF(rect.left() + j * cell + inset, rect.top() + i * cell + inset,
+                            cell - 2 * inset, cell - 2 * inset)
+            # Paper first, as opaque as the colour: a strong value reads as clearly on ink as on paper.
+            painter.fillRect(square, QColor(255, 255, 255, a))
+            painter.fillRect(square, QColor(r, g, b, a))
 
     def _paint_to(self, point: tuple[float, float]) -> None:
         """Paint the segment from the last mouse position to ``point`` with the stroke's button."""

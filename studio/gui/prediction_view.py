@@ -2,20 +2,26 @@
 
 The view shows the output layer's activations exactly as given. With the tutorial's sigmoid outputs
 they need not sum to 1 (each is that digit's own "yes" score), so the axis is labelled "output", not
-"probability". What it leaves out: running the network (``pad_panel`` does that and passes the result).
+"probability". For an untrained network (``set_probabilities(p, trained=False)``) it draws the bars
+but names no digit: a "?" and "Untrained network: its outputs are random." Its labels have fixed
+sizes, so the bars never move as the texts change. What it leaves out: running the network
+(``pad_panel`` does that and passes the result).
 """
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 _BAR = (150, 165, 185)
 _WINNER = (230, 110, 20)
 _NO_MODEL_HINT = "No model yet: train one or open a saved model to see what it thinks of your drawing."
 _NOT_FINITE_HINT = "The model's outputs are not finite numbers (did training diverge?)."
+#: Shown instead of a digit for a network fresh from initialisation: its outputs mean nothing yet.
+UNTRAINED_HINT = "Untrained network: its outputs are random."
+_UNTRAINED_DIGIT = "?"
 
 
 class PredictionView(QWidget):
@@ -33,11 +39,12 @@ class PredictionView(QWidget):
 
         self._digit_label = QLabel("–")
         font = QFont(self._digit_label.font())
-        font.setPointSize(48)
+        font.setPointSize(36)
         font.setBold(True)
         self._digit_label.setFont(font)
         self._digit_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._digit_label.setMinimumWidth(60)
+        # A fixed width: a digit, "?" and "–" differ, and the bars beside must not move.
+        self._digit_label.setFixedWidth(QFontMetrics(font).horizontalAdvance("0") + 16)
         self._digit_label.setToolTip("The digit whose output unit is the largest")
 
         self._value_label = QLabel("")
@@ -48,9 +55,13 @@ class PredictionView(QWidget):
         self._hint_label = QLabel(_NO_MODEL_HINT)
         self._hint_label.setWordWrap(True)
         self._hint_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        # Always there, two lines high: a hint that comes and goes would resize the bars under the
+        # pointer. Its width follows the view, never the other way round.
+        self._hint_label.setFixedHeight(self._hint_label.fontMetrics().lineSpacing() * 2 + 2)
+        self._hint_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
 
         self._plot = pg.PlotWidget(background="w")
-        self._plot.setMinimumSize(QSize(200, 140))
+        self._plot.setMinimumSize(QSize(150, 100))
         self._plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         item = self._plot.getPlotItem()
         item.setMouseEnabled(x=False, y=False)
@@ -71,6 +82,8 @@ class PredictionView(QWidget):
         item.addItem(self._bars)
 
         self._value_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self._value_label.setFixedWidth(max(self._value_label.fontMetrics().horizontalAdvance(text)
+                                            for text in ("output 0.00", "untrained")) + 8)
         top = QHBoxLayout()
         top.addStretch(1)
         top.addWidget(self._digit_label)
@@ -85,8 +98,11 @@ class PredictionView(QWidget):
 
     # -- public API -------------------------------------------------------------------------------
 
-    def set_probabilities(self, p: np.ndarray | None) -> None:
-        """Show the output activations ``p`` (k,), or no model (``None``)."""
+    def set_probabilities(self, p: np.ndarray | None, trained: bool = True) -> None:
+        """Show the output activations ``p`` (k,), or no model (``None``).
+
+        ``trained=False`` (a network fresh from initialisation): the bars are drawn, all alike, with
+        a "?" instead of a digit and a hint that the outputs are random; nothing is predicted."""
         if p is None:
             self._show_nothing(_NO_MODEL_HINT)
             return
@@ -98,13 +114,21 @@ class PredictionView(QWidget):
             self._show_nothing(_NOT_FINITE_HINT, keep=True)
             return
         self._probabilities = p
+        if not trained:
+            self._predicted = None
+            self._bars.setOpts(x=np.arange(p.size), height=p, brushes=[pg.mkBrush(_BAR)] * p.size)
+            self._set_x_range(p.size)
+            self._digit_label.setText(_UNTRAINED_DIGIT)
+            self._value_label.setText("untrained")
+            self._hint_label.setText(UNTRAINED_HINT)
+            return
         self._predicted = int(np.argmax(p))
         brushes = [pg.mkBrush(_WINNER if d == self._predicted else _BAR) for d in range(p.size)]
         self._bars.setOpts(x=np.arange(p.size), height=p, brushes=brushes)
         self._set_x_range(p.size)
         self._digit_label.setText(str(self._predicted))
         self._value_label.setText(f"output {p[self._predicted]:.2f}")
-        self._hint_label.setVisible(False)
+        self._hint_label.setText("")
 
     def show_hint(self, hint: str) -> None:
         """Show no prediction: empty bars, a dash, and ``hint`` saying why."""
@@ -128,7 +152,7 @@ class PredictionView(QWidget):
 
     def hint_text(self) -> str:
         """The hint under the bars; empty when none is shown."""
-        return self._hint_label.text() if not self._hint_label.isHidden() else ""
+        return self._hint_label.text()
 
     def bar_heights(self) -> np.ndarray:
         """The heights given to the bar item (for tests)."""
@@ -146,7 +170,6 @@ class PredictionView(QWidget):
         self._digit_label.setText("–")
         self._value_label.setText("")
         self._hint_label.setText(hint)
-        self._hint_label.setVisible(True)
 
     def _set_x_range(self, k: int) -> None:
         item = self._plot.getPlotItem()

@@ -8,6 +8,11 @@ Hovering a tile names the unit and its weight range; clicking it shows that unit
 same levels (click again, or press Back, to return). Later layers, and a first layer whose input is
 not a 32x32 image, are shown as their whole weight matrix: output units down, input units across.
 
+The caption under the picture always describes the network shown now: a new network (Reset, a
+preset, a loaded model) re-reads the spot under the pointer, or shows help once it has left. The
+page buttons and Back share one fixed-size place beside the caption, so nothing moves when they
+come and go.
+
 What it leaves out: the arithmetic of layouts, pages and levels (``studio.core.weights_mosaic``) and
 any training; it shows the snapshot it is given with ``set_network``.
 """
@@ -15,8 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QStackedWidget,
+                               QVBoxLayout, QWidget)
 
 from studio.core.network import Network
 from studio.core.weights_mosaic import (IMAGE_SIDE, build_mosaic, first_layer_tiles, grid_shape,
@@ -42,10 +48,8 @@ def _layer_title(sizes: tuple[int, ...], layer: int) -> str:
             return "output"
         return f"hidden {i}"
 
-    n_in, n_out = sizes[layer], sizes[layer + 1]
-    if layer == 0 and is_image_layer(n_in):
-        return f"Layer 1 ({name(0)} -> {name(1)})"
-    return f"Layer {layer + 1} ({name(layer)} -> {name(layer + 1)}, {n_out} x {n_in})"
+    # Short enough for a narrow pane; the matrix's shape is in the item's tooltip and on its axes.
+    return f"Layer {layer + 1} ({name(layer)} -> {name(layer + 1)})"
 
 
 class WeightsView(QWidget):
@@ -60,6 +64,7 @@ class WeightsView(QWidget):
         self._image = np.full((1, 1), np.nan)
         self._levels = (-1.0, 1.0)
         self._mode = "none"           # "mosaic", "zoom", "matrix" or "none"
+        self._hover: QPointF | None = None   # scene position of the pointer while over the plot
 
         self._layer_combo = QComboBox()
         self._layer_combo.setToolTip("Which layer's weights to show")
@@ -77,8 +82,9 @@ class WeightsView(QWidget):
         self._previous_button.clicked.connect(self._on_previous_button_clicked)
         self._next_button.clicked.connect(self._on_next_button_clicked)
         self._page_label = QLabel("")
-        self._back_button = QPushButton("Back to all units")
-        self._back_button.setToolTip("Show every unit of the layer again")
+        self._page_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._back_button = QPushButton("Back")
+        self._back_button.setToolTip("Back to all units: show every unit of the layer again")
         self._back_button.clicked.connect(self._on_back_button_clicked)
 
         self.plot_widget = pg.PlotWidget(background=_BACKGROUND)
@@ -111,19 +117,43 @@ class WeightsView(QWidget):
 
         self._status_label = QLabel(_NO_MODEL)
         self._status_label.setWordWrap(True)
-        self._status_label.setMinimumHeight(self._status_label.fontMetrics().height() * 2)
+        # Two lines, always: a caption that wraps onto a third line would shrink the picture under
+        # the pointer. Ignored width: a long caption never widens the view.
+        self._status_label.setFixedHeight(self._status_label.fontMetrics().lineSpacing() * 2 + 4)
+        self._status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.plot_widget.installEventFilter(self)
 
-        top = QHBoxLayout()
+        # The header's controls come and go (page buttons, Back): they sit in a stack, whose size is
+        # that of its largest page whichever is shown, so the header never changes size and neither
+        # the picture nor the pad beside it moves.
+        pages_box = QWidget()
+        pages_row = QHBoxLayout(pages_box)
+        pages_row.setContentsMargins(0, 0, 0, 0)
+        pages_row.addWidget(self._previous_button)
+        pages_row.addWidget(self._page_label)
+        pages_row.addWidget(self._next_button)
+        self._header_stack = QStackedWidget()
+        for page in (QWidget(), pages_box, self._back_button):
+            self._header_stack.addWidget(page)
+        header = QWidget()
+        header.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        top = QHBoxLayout(header)
+        top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self._layer_combo)
         top.addStretch(1)
-        top.addWidget(self._previous_button)
-        top.addWidget(self._page_label)
-        top.addWidget(self._next_button)
-        top.addWidget(self._back_button)
+        # The page controls go under the picture, beside the caption: one row above it would be
+        # the combo's width plus theirs, too wide for a small window.
+        footer = QHBoxLayout()
+        footer.addWidget(self._status_label, 1)
+        footer.addWidget(self._header_stack, 0, Qt.AlignmentFlag.AlignTop)
+        header.setFixedHeight(max(self._layer_combo.sizeHint().height(), self._back_button.sizeHint().height(),
+                                  self._previous_button.sizeHint().height()))
+        self.header = header
         layout = QVBoxLayout(self)
-        layout.addLayout(top)
+        layout.setContentsMargins(0, 0, 0, 0)         # the window's box around it has its own
+        layout.addWidget(header)
         layout.addWidget(self.plot_widget, 1)
-        layout.addWidget(self._status_label)
+        layout.addLayout(footer)
         self._refresh()
 
     # -- public API -------------------------------------------------------------------------------
@@ -145,9 +175,15 @@ class WeightsView(QWidget):
                 self._layer_combo.clear()
                 if network is not None:
                     self._layer = 0          # a different architecture: start from its first layer
-                    self._layer_combo.addItems([_layer_title(network.sizes, l)
-                                                for l in range(network.num_layers)])
+                    for l in range(network.num_layers):
+                        self._layer_combo.addItem(_layer_title(network.sizes, l))
+                        self._layer_combo.setItemData(
+                            l, f"{network.sizes[l + 1]} x {network.sizes[l]} weights",
+                            Qt.ItemDataRole.ToolTipRole)
                     self._layer_combo.setCurrentIndex(self._layer)
+                    # Its size now, not at the next relayout (the header would widen later, under
+                    # the pointer).
+                    self._layer_combo.setMinimumWidth(self._layer_combo.sizeHint().width())
             finally:
                 self._layer_combo.blockSignals(combo_blocked)
         self._refresh(fit=not same_shape)
@@ -250,11 +286,20 @@ class WeightsView(QWidget):
         self.zoom_to(None)
 
     def _on_scene_mouse_moved(self, scene_pos: QPointF) -> None:
-        text = self._describe(scene_pos)
-        if text is not None:
-            self._status_label.setText(text)
-        else:
-            self._status_label.setText(self._help_text())
+        self._hover = QPointF(scene_pos)
+        self._show_caption()
+
+    def _show_caption(self) -> None:
+        """The hovered unit or weight of the network shown now, else help: never a number of an
+        earlier network (after Reset, a preset or a model load the same spot shows the new weight)."""
+        text = self._describe(self._hover) if self._hover is not None else None
+        self._status_label.setText(text if text is not None else self._help_text())
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # Qt's name
+        if watched is self.plot_widget and event.type() == QEvent.Type.Leave:
+            self._hover = None
+            self._show_caption()
+        return False
 
     def _on_scene_mouse_clicked(self, event: object) -> None:
         if event.button() != Qt.MouseButton.LeftButton:
@@ -310,7 +355,7 @@ class WeightsView(QWidget):
 
     def _help_text(self) -> str:
         if self._mode == "mosaic":
-            return "Hover over a tile to see its unit's weight range; click it to enlarge it."
+            return "Hover a tile for its range, click to enlarge."
         if self._mode == "zoom":
             return f"Unit {self._zoomed} enlarged. Click it or press Back to see all units."
         if self._mode == "matrix":
@@ -358,21 +403,30 @@ class WeightsView(QWidget):
         self._show_controls()
         if fit:
             self._plot.setRange(rect=rect, padding=0.0 if self._mode == "matrix" else 0.02)
-        if not self._status_label.text() or fit:
-            self._status_label.setText(self._help_text())
+        self._show_caption()
 
     def _show_controls(self) -> None:
         image_mode = self._mode in ("mosaic", "zoom")
         pages = self.page_count()
-        self._previous_button.setVisible(self._mode == "mosaic" and pages > 1)
-        self._next_button.setVisible(self._mode == "mosaic" and pages > 1)
-        self._page_label.setVisible(self._mode == "mosaic" and pages > 1)
         if self._mode == "mosaic" and pages > 1:
+            self._header_stack.setCurrentIndex(1)
+        elif self._mode == "zoom":
+            self._header_stack.setCurrentIndex(2)
+        else:
+            self._header_stack.setCurrentIndex(0)
+        if self._mode in ("mosaic", "zoom") and pages > 1:
+            # As wide as the widest page's text, so paging never changes the header.
+            n = self._network.sizes[1]
+            self._page_label.setFixedWidth(self._page_label.fontMetrics().horizontalAdvance(
+                f"{n - 1}-{n - 1} of {n}") + 8)
+            self._page_label.parentWidget().layout().invalidate()   # let the header see it now
+            self._header_stack.updateGeometry()
             units = self.units_on_page()
-            self._page_label.setText(f"units {units.start}-{units.stop - 1} of {self._network.sizes[1]}")
+            self._page_label.setText(f"{units.start}-{units.stop - 1} of {self._network.sizes[1]}")
+            self._page_label.setToolTip(f"Units {units.start} to {units.stop - 1} of the layer's "
+                                        f"{self._network.sizes[1]} are shown")
             self._previous_button.setEnabled(self._page > 0)
             self._next_button.setEnabled(self._page + 1 < pages)
-        self._back_button.setVisible(self._mode == "zoom")
         # Tiles are pictures: square pixels, no axes. A matrix fills the plot, cells may be oblong.
         self._plot.setAspectLocked(image_mode)
         self._plot.showAxis("left", self._mode == "matrix")

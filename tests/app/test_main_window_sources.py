@@ -214,9 +214,13 @@ def test_cancelling_a_download_leaves_the_window_as_it_was(qtbot: QtBot, make_wi
 def test_a_pad_drawing_goes_into_my_digits(qtbot: QtBot, window: MainWindow, user_dir: Path) -> None:
     assert window.my_digits.folder == user_dir / "my-digits"
     assert "none yet" in window.controls.my_digits_check.text()
-    assert "mine" not in window.controls.data_counts_label.text()
+    assert "none yet" in window.controls.data_counts_label.text()     # the row is there, empty
     button = window.pad.add_to_my_digits_button
     assert not button.isEnabled()                                     # empty pad
+    window.controls.step_action.trigger()             # a trained network guesses; a fresh one does not
+    qtbot.waitUntil(lambda: window.runner.state == "paused", timeout=10_000)
+    window.runner.stop()
+    qtbot.waitUntil(lambda: window.runner.state == "idle", timeout=10_000)
     image = drawing(1)
     window.pad.pad.set_image(image)
     predicted = window.pad.prediction_view.predicted_digit()
@@ -230,7 +234,7 @@ def test_a_pad_drawing_goes_into_my_digits(qtbot: QtBot, window: MainWindow, use
     assert saved.read_bytes().count(b"\r\n") == 32 and len(saved.read_bytes()) == 32 * 34
     assert "(1)" in window.controls.my_digits_check.text()
     assert "7: 1" in window.controls.my_digits_check.toolTip()
-    assert "mine" in window.controls.data_counts_label.text()
+    assert "none yet" not in window.controls.data_counts_label.text()
     answer_label_dialog(7, proposed)
     window.pad.add_to_my_digits_action.trigger()                      # the File menu's action, Ctrl+D
     assert window.my_digits.names() == ["7_0.txt", "7_1.txt"]
@@ -380,7 +384,8 @@ def test_the_pad_shows_no_prediction_for_an_empty_drawing_in_the_window(window: 
     assert view.digit_text() == "–" and view.predicted_digit() is None
     assert "draw a digit" in view.hint_text().lower()
     window.pad.load_sample("test", 0)
-    assert view.predicted_digit() is not None
+    assert view.predicted_digit() is None and view.digit_text() == "?"   # untrained: no guess
+    assert "untrained" in view.hint_text().lower()
 
 
 def test_the_controls_open_menu_reaches_the_tutorial(make_window: Callable[[], MainWindow], user_dir: Path) -> None:

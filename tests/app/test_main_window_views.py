@@ -213,11 +213,12 @@ def test_tabs_menus_and_the_fast_preset(qtbot: QtBot, make_window: Callable[[], 
                                         data_dir: Path) -> None:
     window = make_window(config=None, size=(1440, 900))
     assert [window.view_tabs.tabText(i) for i in range(window.view_tabs.count())] == \
-        ["Training", "Saturation && gradients", "Mistakes", "Compare runs"]
-    assert [a.shortcut().toString() for a in window.tab_actions] == ["Ctrl+1", "Ctrl+2", "Ctrl+3", "Ctrl+4"]
+        ["Training", "Saturation && gradients", "Mistakes", "Compare runs", "One update", "Fragility"]
+    assert [a.shortcut().toString() for a in window.tab_actions] == \
+        ["Ctrl+1", "Ctrl+2", "Ctrl+3", "Ctrl+4", "Ctrl+5", "Ctrl+6"]
     assert not any(a.isEnabled() for a in window.tab_actions)      # nothing to look at yet
     view_menu = window.menuBar().actions()[2].menu()
-    assert view_menu.actions()[:4] == window.tab_actions
+    assert view_menu.actions()[:6] == window.tab_actions
     run_menu = window.menuBar().actions()[1].menu()
     assert window.restore_best_action in run_menu.actions() and not window.restore_best_action.isEnabled()
     assert window.restore_best_weights() is False

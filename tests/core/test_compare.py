@@ -16,14 +16,12 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from studio.cli import main
 from studio.core.compare import (CSV_COLUMNS, THRESHOLDS, Comparison, ComparisonEnded, RunEnded,
                                  RunEpochs, RunStarted, blas_thread_count, distinct_labels,
                                  format_summary_table, parse_vary, parse_vary_options,
-                                 load_dataset_arrays, save_dataset_arrays, single_threaded_blas,
                                  summaries_to_csv, summarise, vary)
 from studio.core.data import export_dataset
 from studio.core.training import (PRESETS, EpochFinished, RunDiverged, RunFinished, TrainingConfig,
@@ -280,7 +278,9 @@ def test_a_run_that_fails_in_its_worker_reports_the_error() -> None:
     assert comparison.workers == 1                                  # never more workers than runs
     summary = comparison.summaries[0]
     assert summary.stopped and summary.epochs == 0
-    assert summary.message.startswith("worker failed: TypeError") and "Traceback" in summary.message
+    first, rest = summary.message.split("\n", 1)
+    assert first.startswith("The run stopped by an unexpected error: TypeError") and ", line " in first
+    assert rest.startswith("Traceback")
 
 
 def test_workers_that_die_before_any_run_end_every_run(capfd: pytest.CaptureFixture[str]) -> None:
@@ -298,18 +298,6 @@ def test_workers_that_die_before_any_run_end_every_run(capfd: pytest.CaptureFixt
     assert "FileNotFoundError" in capfd.readouterr().err           # each worker said why
 
 
-def test_the_data_set_reaches_the_workers_whole(tmp_path: Path) -> None:
-    dataset = tiny_dataset()
-    save_dataset_arrays(dataset, tmp_path / "d.npz")
-    again = load_dataset_arrays(tmp_path / "d.npz", dataset.name, dataset.source)
-    for a, b in ((dataset.train, again.train), (dataset.test, again.test)):
-        np.testing.assert_array_equal(a.images, b.images)
-        np.testing.assert_array_equal(a.labels, b.labels)
-        assert a.names == b.names
-    save_dataset_arrays(tiny_dataset(test_per_class=0), tmp_path / "e.npz")
-    assert load_dataset_arrays(tmp_path / "e.npz", "x", "y").test is None
-
-
 def test_start_refuses_bad_arguments() -> None:
     with pytest.raises(ValueError, match="no configs"):
         Comparison().start(tiny_dataset(), [])
@@ -321,14 +309,6 @@ def test_start_refuses_bad_arguments() -> None:
         Comparison(start_method="fork")
     with pytest.raises(RuntimeError):
         Comparison().poll()
-
-
-def test_single_threaded_blas_sets_and_restores(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "7")
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    with single_threaded_blas():
-        assert os.environ["OPENBLAS_NUM_THREADS"] == os.environ["OMP_NUM_THREADS"] == "1"
-    assert os.environ["OPENBLAS_NUM_THREADS"] == "7" and "OMP_NUM_THREADS" not in os.environ
 
 
 # --------------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from studio.core.download import (DIGITS_SHA256, DIGITS_SIZE, DownloadCancelled,
 from studio.core.user_dirs import ENV_VAR
 from tests.conftest import DIGITS_ZIP, require_shared
 from tests.helpers import tiny_dataset
-from tests.local_http import LocalServer, Route, closed_port_url
+from tests.local_http import HostileServer, LocalServer, Route, closed_port_url
 
 
 def small_zip(tmp_path: Path) -> bytes:
@@ -161,3 +161,20 @@ def test_the_real_archive_from_a_local_server(tmp_path: Path, monkeypatch: pytes
     assert steps[-1] == DIGITS_SIZE and len(steps) > 3
     dataset = load_dataset(path)
     assert len(dataset.train) == 1934 and dataset.test is not None and len(dataset.test) == 946
+
+
+def test_a_redirect_loop_is_one_clean_line(tmp_path: Path) -> None:
+    routes = {"/loop.zip": Route(b"", status=308, headers={"Location": "/loop.zip"})}
+    with LocalServer(routes) as running:
+        with pytest.raises(DownloadError) as caught:
+            download_file(running.url("/loop.zip"), tmp_path / "d.zip", sha256="0" * 64)
+    message = str(caught.value)
+    assert "loop of redirects" in message and "\n" not in message and "/loop.zip" in message
+    assert leftovers(tmp_path) == []
+
+
+def test_a_reset_connection_is_a_message(tmp_path: Path) -> None:
+    with HostileServer("reset") as running:
+        with pytest.raises(DownloadError, match="Could not connect to 127.0.0.1"):
+            download_file(running.url(), tmp_path / "d.zip", sha256="0" * 64, timeout=5)
+    assert leftovers(tmp_path) == []

@@ -186,13 +186,13 @@ def test_a_header_claiming_too_many_images_is_refused_without_reading_them(tmp_p
     with pytest.raises(DataError, match="header says 4000000000 images"):
         read_idx_images(path)
     labels = tmp_path / "huge-labels-idx1-ubyte"
-    labels.write_bytes((2049).to_bytes(4, "big") + (999_999).to_bytes(4, "big") + bytes(10))
+    labels.write_bytes((2049).to_bytes(4, "big") + (299_999).to_bytes(4, "big") + bytes(10))
     with pytest.raises(DataError, match="truncated"):
         read_idx_labels(labels)
 
 
 def test_a_missing_file_is_a_data_error(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="cannot be read"):
+    with pytest.raises(DataError, match="nope: does not exist"):
         read_idx_labels(tmp_path / "nope")
 
 

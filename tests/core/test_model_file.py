@@ -614,8 +614,8 @@ def damaged(data: bytes, damage: str) -> bytes:
     # padding bits after the end of the stream, which change nothing).
     ("last data byte", zipfile.ZIP_STORED, "CRC"),
     ("deflate stream", zipfile.ZIP_DEFLATED, "decompressing"),
-    ("unknown compression", zipfile.ZIP_STORED, "compression method"),
-    ("bzip2 claimed", zipfile.ZIP_STORED, "damaged or truncated"),
+    ("unknown compression", zipfile.ZIP_STORED, "compressed with method 99"),
+    ("bzip2 claimed", zipfile.ZIP_STORED, "compressed with bzip2; only stored or deflated"),
     ("utf-8 name", zipfile.ZIP_STORED, "damaged or truncated"),
     ("encrypted", zipfile.ZIP_STORED, "encrypted"),
     ("directory cut", zipfile.ZIP_DEFLATED, "damaged or truncated"),

@@ -1,13 +1,15 @@
 """The network's maths: gradients against finite differences, stability, initialisers."""
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
 import pytest
 
-from studio.core.network import (ACTIVATIONS, INITS, LOSSES, Network, init_weights, log_softmax,
-                                 one_hot, sigmoid, softmax)
+from studio.core.network import (ACTIVATION_DESCRIPTIONS, ACTIVATIONS, BIAS_INIT_DESCRIPTIONS, BIAS_INITS,
+                                 INIT_DESCRIPTIONS, INITS, LOSS_DESCRIPTIONS, LOSS_NAMES, LOSSES, Network,
+                                 init_weights, log_softmax, one_hot, sigmoid, softmax)
 
 
 def numerical_gradient(net: Network, x: np.ndarray, y: np.ndarray, param: np.ndarray,
@@ -141,3 +143,41 @@ def test_non_finite_layer_is_named() -> None:
     net.biases[1][0] = np.nan
     assert net.first_non_finite_layer() == 2
     assert not net.is_finite()
+
+
+def test_the_formula_map_names_functions_that_exist() -> None:
+    """Each right-hand side of the docstring's formula -> function map is a real name."""
+    import studio.core.network as network_module
+    from studio.core import sgd
+
+    doc = network_module.__doc__
+    table = doc[doc.index("Formula -> function"):doc.index("These are the functions")]
+    named = re.findall(r"\b([A-Z][A-Za-z]+\.[a-z_]+)\b", table)
+    assert {"Network.forward", "Network.backward", "SquaredErrorLoss.delta", "CrossEntropyLoss.delta",
+            "Optimiser.step"} <= set(named)
+    for name in named:
+        owner, attribute = name.split(".")
+        cls = getattr(sgd if hasattr(sgd, owner) else network_module, owner)
+        fields = getattr(cls, "__dataclass_fields__", {})       # Activation.prime is a field
+        assert attribute in fields or callable(getattr(cls, attribute)), name
+
+
+@pytest.mark.parametrize("names, descriptions", [(ACTIVATIONS, ACTIVATION_DESCRIPTIONS), (LOSSES, LOSS_DESCRIPTIONS),
+                                                 (INITS, INIT_DESCRIPTIONS), (BIAS_INITS, BIAS_INIT_DESCRIPTIONS),
+                                                 (LOSSES, LOSS_NAMES)])
+def test_every_choice_has_its_teaching_text(names: tuple[str, ...], descriptions: dict[str, str]) -> None:
+    assert list(descriptions) == list(names) and all(text.strip() for text in descriptions.values())
+
+
+def test_zero_weights_with_random_biases_break_symmetry_and_with_zero_biases_do_not() -> None:
+    """What INIT_DESCRIPTIONS says of ``zeros``: random biases make the units of a layer differ."""
+    x = (np.random.default_rng(0).random((6, 20)) < 0.4).astype(float)
+    y = one_hot(np.arange(6) % 3, 3)
+    for bias_init, symmetric in (("randn", False), ("zeros", True)):
+        net = Network.initialised((20, 4, 3), init="zeros", bias_init=bias_init, seed=1)
+        for _ in range(30):
+            g = net.backward(x, y)
+            for p, gp in zip(net.parameters(), [g.weights[0], g.biases[0], g.weights[1], g.biases[1]]):
+                p -= 0.5 * gp
+        rows_equal = np.allclose(net.weights[0], net.weights[0][0])
+        assert rows_equal == symmetric

@@ -188,3 +188,44 @@ def test_cli_train_and_evaluate_accept_mnist(tmp_path: Path, capsys: pytest.Capt
     (tmp_path / "empty").mkdir()
     status, _ = run_cli("evaluate", str(model), "--data", str(tmp_path / "empty"))
     assert status == 2 and "is not a data set" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------------------
+# Progress and cancel
+# --------------------------------------------------------------------------------------------------
+
+def make_source(tmp_path: Path, kind: str) -> Path:
+    """A source of each kind whose samples come in several batches, so progress is seen mid-way."""
+    if kind in ("folder", "zip"):
+        from tests.helpers import tiny_split
+        from studio.core.data import Dataset
+        export_dataset(Dataset("t", "t", tiny_split(130, 0), tiny_split(30, 1)), tmp_path / "tiny")
+        if kind == "folder":
+            return tmp_path / "tiny"
+        zip_folder(tmp_path / "tiny", tmp_path / "tiny.zip")
+        return tmp_path / "tiny.zip"
+    if kind == "mnist":
+        from studio.core import convert
+        write_mnist(tmp_path / "m", prefix="train", n=convert.CHUNK + 5)
+        write_mnist(tmp_path / "m", prefix="t10k", n=7)
+        return tmp_path / "m"
+    write_pictures(tmp_path / "pics" / "train", labels=(1, 2, 3))
+    write_pictures(tmp_path / "pics" / "test", labels=(4, 5))
+    return tmp_path / "pics"
+
+
+@pytest.mark.parametrize("kind", ["folder", "zip", "mnist", "pictures"])
+def test_progress_counts_every_sample_and_false_cancels(tmp_path: Path, kind: str) -> None:
+    from studio.core.data import LoadCancelled
+    path = make_source(tmp_path, kind)
+    calls: list[tuple[int, int]] = []
+    dataset = open_data_source(path, progress=lambda done, total: calls.append((done, total)) is None)
+    samples = len(dataset.train) + (len(dataset.test) if dataset.test is not None else 0)
+    assert len(calls) >= 2 and calls[-1] == (samples, samples)
+    assert all(a[0] < b[0] for a, b in zip(calls, calls[1:])) and all(d <= t for d, t in calls)
+    assert {total for _, total in calls} == {samples}  # the total is known from the start
+
+    seen: list[int] = []
+    with pytest.raises(LoadCancelled):
+        open_data_source(path, progress=lambda done, total: seen.append(done) is None and len(seen) < 2)
+    assert len(seen) == 2  # stopped at the first False, nothing more read

@@ -11,8 +11,10 @@ import pytest
 
 from studio.core.augment import shift_images
 from studio.core.data import load_dataset
-from studio.core.training import (PRESETS, EpochFinished, RunControl, RunDiverged, RunFinished,
-                                  TrainingConfig, epoch_order, train)
+from studio.core.training import (ENGINE_DESCRIPTIONS, ENGINES, ORDER_DESCRIPTIONS, ORDERS, PRESET_DESCRIPTIONS,
+                                  PRESETS, BestEpoch, BestEpochChanged, EpochFinished, RunControl,
+                                  RunDiverged, RunFinished, TrainingConfig, epoch_order, format_hidden_sizes,
+                                  needs_new_network, parse_hidden_sizes, train)
 from tests.conftest import ARTICLE_NET, DIGITS, require_shared
 from tests.helpers import tiny_dataset
 
@@ -24,6 +26,10 @@ def run_all(config: TrainingConfig, dataset=None, control: RunControl | None = N
     dataset = dataset or tiny_dataset()
     network = config.build_network()
     return network, list(train(network, dataset, config, control))
+
+
+def epochs_of(events: list) -> list[EpochFinished]:
+    return [e for e in events if isinstance(e, EpochFinished)]
 
 
 def test_a_small_run_learns_and_ends_with_run_finished() -> None:
@@ -42,7 +48,7 @@ def test_runs_are_reproducible_from_the_seed() -> None:
     b, events_b = run_all(replace(SMALL, shift=1))
     for p, q in zip(a.parameters(), b.parameters()):
         np.testing.assert_array_equal(p, q)
-    assert [e.train_loss for e in events_a[:-1]] == [e.train_loss for e in events_b[:-1]]
+    assert [e.train_loss for e in epochs_of(events_a)] == [e.train_loss for e in epochs_of(events_b)]
     c, _ = run_all(replace(SMALL, shift=1, seed=4))
     assert not np.array_equal(a.weights[0], c.weights[0])
 
@@ -102,8 +108,8 @@ def test_a_run_carried_on_after_a_stop_equals_one_without_the_stop() -> None:
     resumed = config.build_network()
     first = list(train(resumed, tiny_dataset(), replace(config, max_epochs=2)))
     rest = list(train(resumed, tiny_dataset(), config, first_epoch=2))
-    assert [e.epoch for e in rest[:-1]] == [3, 4] and rest[-1] == RunFinished(4, "max_epochs")
-    assert [e.train_loss for e in first[:-1] + rest[:-1]] == pytest.approx([e.train_loss for e in events[:-1]])
+    assert [e.epoch for e in epochs_of(rest)] == [3, 4] and rest[-1] == RunFinished(4, "max_epochs")
+    assert [e.train_loss for e in epochs_of(first + rest)] == pytest.approx([e.train_loss for e in epochs_of(events)])
     for p, q in zip(straight.parameters(), resumed.parameters()):
         np.testing.assert_allclose(p, q, rtol=0, atol=1e-12)
 
@@ -122,7 +128,7 @@ def test_learning_rate_set_while_paused_between_epochs_applies_to_the_next_epoch
     control.set_learning_rate(0.25)
     control.resume()
     worker.join(10)
-    assert [e.learning_rate for e in events[:-1]] == [0.5, 0.25, 0.25]
+    assert [e.learning_rate for e in epochs_of(events)] == [0.5, 0.25, 0.25]
 
 
 def test_learning_rate_change_takes_effect_at_the_next_epoch() -> None:
@@ -152,7 +158,7 @@ def test_stop_within_a_batch_keeps_the_samples_trained_so_far() -> None:
     config = replace(SMALL, batch_size=10, order="dataset", max_epochs=3)
     network = config.build_network()
     events = list(train(network, tiny_dataset(), config, StopAfter(15)))   # 10 batches an epoch
-    assert [type(e) for e in events] == [EpochFinished, RunFinished]
+    assert [type(e) for e in events] == [EpochFinished, BestEpochChanged, RunFinished]
     assert events[-1] == RunFinished(1, "stopped")
     # The same network trained by hand for 13 batches of 10.
     manual = config.build_network()
@@ -177,6 +183,8 @@ def test_pause_step_resume_and_stop_from_another_thread() -> None:
 
     def consume() -> None:
         for event in train(network, tiny_dataset(), config, control):
+            if isinstance(event, BestEpochChanged):
+                continue
             with arrived:
                 events.append(event)
                 arrived.notify_all()
@@ -286,19 +294,21 @@ def test_shift_images_moves_each_image_as_a_whole() -> None:
     np.testing.assert_array_equal(shift_images(images, 0, np.random.default_rng(0)), images)
 
 
-def test_article_preset_performs_the_tutorials_updates() -> None:
-    """Same start and sample order: weights equal article_net.py's to 1e-9 after three epochs."""
+@pytest.mark.parametrize("engine", ["readable", "fast"])
+def test_article_preset_performs_the_tutorials_updates(engine: str) -> None:
+    """Same start and sample order: weights equal article_net.py's to 1e-9 after three epochs, with the
+    readable code (Network.backward + Optimiser.step) and with the fast kernel alike."""
     require_shared(ARTICLE_NET)
     dataset = load_dataset(require_shared(DIGITS))
     spec = importlib.util.spec_from_file_location("article_net", ARTICLE_NET)
     article = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(article)
-    config = replace(PRESETS["article"], max_epochs=3)
+    config = replace(PRESETS["article"], max_epochs=3, engine=engine)
     network = config.build_network()
     baseline = article.Net(seed=config.seed)
     x, labels = dataset.train.images.astype(np.float64), list(dataset.train.labels)
     order = np.random.default_rng(config.seed).permutation(len(labels))
-    events = [e for e in train(network, dataset, config) if isinstance(e, EpochFinished)]
+    events = epochs_of(list(train(network, dataset, config)))
     for epoch in range(3):
         _, accuracy = baseline.train_epoch(x, labels, order)
         assert events[epoch].train_accuracy == pytest.approx(accuracy, abs=1e-12)
@@ -308,3 +318,202 @@ def test_article_preset_performs_the_tutorials_updates() -> None:
         np.testing.assert_allclose(p, q.reshape(p.shape), rtol=0, atol=1e-9)
     assert events[-1].test_accuracy == pytest.approx(
         baseline.accuracy(dataset.test.images.astype(np.float64), list(dataset.test.labels)))
+
+
+# --------------------------------------------------------------------------------------------------
+# Settings: engine, early stopping, hidden sizes
+# --------------------------------------------------------------------------------------------------
+
+def test_engine_and_early_stopping_are_settings_that_round_trip() -> None:
+    config = replace(SMALL, engine="readable", early_stopping=7)
+    assert config.to_dict()["engine"] == "readable" and config.to_dict()["early_stopping"] == 7
+    assert TrainingConfig.from_dict(config.to_dict()) == config
+    old = {k: v for k, v in SMALL.to_dict().items() if k not in ("engine", "early_stopping")}
+    assert TrainingConfig.from_dict(old) == SMALL and SMALL.engine == "fast" and SMALL.early_stopping is None
+    with pytest.raises(ValueError, match="engine must be one of readable, fast"):
+        replace(SMALL, engine="quick").validate()
+    with pytest.raises(ValueError, match="early stopping must be >= 1"):
+        replace(SMALL, early_stopping=0).validate()
+    assert "readable code" in replace(SMALL, engine="readable").label()
+
+
+@pytest.mark.parametrize("text, sizes", [("16,16", (16, 16)), ("16-16", (16, 16)), ("16 16", (16, 16)),
+                                         ("16x16", (16, 16)), (" 256, 128 ", (256, 128)), ("32", (32,)),
+                                         ("", ()), ("none", ()), ("4096", (4096,))])
+def test_hidden_sizes_parse_in_every_spelling(text: str, sizes: tuple[int, ...]) -> None:
+    assert parse_hidden_sizes(text) == sizes
+    assert parse_hidden_sizes(format_hidden_sizes(sizes)) == sizes
+
+
+@pytest.mark.parametrize("text, message", [
+    ("16,,16", "not layer sizes: whole numbers separated by commas or dashes"), ("16;16", "separated by commas"),
+    ("1.5", "whole numbers"), ("-16", "whole numbers"), ("\u0661\u0666", "whole numbers"),
+    ("0", "1 to 4096 units"), ("4097", "1 to 4096 units"), ("1,1,1,1,1,1,1,1,1", "at most 8 hidden layers")])
+def test_hidden_sizes_refuse_with_a_message_naming_the_rule(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_hidden_sizes(text)
+
+
+def test_config_refuses_hidden_sizes_beyond_the_limits() -> None:
+    with pytest.raises(ValueError, match="1 to 4096 units"):
+        replace(SMALL, hidden=(5000,)).validate()
+    with pytest.raises(ValueError, match="at most 8 hidden layers"):
+        replace(SMALL, hidden=(2,) * 9).validate()
+
+
+def test_needs_new_network_names_the_network_settings() -> None:
+    assert needs_new_network(SMALL, replace(SMALL, hidden=(9,)))
+    assert needs_new_network(SMALL, replace(SMALL, seed=4))
+    assert not needs_new_network(SMALL, replace(SMALL, lr=0.1, engine="readable", early_stopping=3))
+
+
+# --------------------------------------------------------------------------------------------------
+# The best epoch and early stopping, inside the run
+# --------------------------------------------------------------------------------------------------
+
+def test_the_run_reports_each_new_best_epoch_with_a_copy_of_its_weights() -> None:
+    config = replace(SMALL, lr=0.05, max_epochs=12)
+    network = config.build_network()
+    weights_after: dict[int, list[np.ndarray]] = {}
+    events = []
+    for event in train(network, tiny_dataset(), config):
+        events.append(event)
+        if isinstance(event, EpochFinished):
+            weights_after[event.epoch] = [p.copy() for p in network.parameters()]
+    bests = [e for e in events if isinstance(e, BestEpochChanged)]
+    assert len(bests) >= 2
+    best_so_far = -1.0
+    for i, event in enumerate(events):
+        if isinstance(event, EpochFinished):
+            is_best = event.test_accuracy > best_so_far
+            best_so_far = max(best_so_far, event.test_accuracy)
+            follower = events[i + 1]
+            assert isinstance(follower, BestEpochChanged) == is_best
+            if is_best:
+                assert (follower.epoch, follower.accuracy, follower.monitored) == \
+                    (event.epoch, event.test_accuracy, "test")
+    for best in bests:   # each copy is the network as its epoch left it, never trained further
+        for p, q in zip(best.network.parameters(), weights_after[best.epoch]):
+            np.testing.assert_array_equal(p, q)
+        assert best.network is not network
+
+
+def test_without_a_test_split_the_best_epoch_follows_training_accuracy() -> None:
+    _, events = run_all(replace(SMALL, max_epochs=6), tiny_dataset(test_per_class=0))
+    bests = [e for e in events if isinstance(e, BestEpochChanged)]
+    assert bests and all(b.monitored == "train" for b in bests)
+    accuracies = [e.train_accuracy for e in epochs_of(events)]
+    assert bests[-1].accuracy == max(accuracies)
+    assert bests[-1].epoch == accuracies.index(max(accuracies)) + 1      # the first to reach it
+
+
+def test_best_epoch_rule() -> None:
+    def epoch(n: int, test: float | None, train_acc: float = 0.5) -> EpochFinished:
+        return EpochFinished(n, 1.0, train_acc, None if test is None else 1.0, test, 0.1, 0.1 * n, 0.1, 10)
+
+    rule = BestEpoch(patience=2)
+    assert [rule.update(epoch(n, a)) for n, a in enumerate([0.5, 0.7, 0.7, float("nan")], 1)] == \
+        [True, True, False, False]
+    assert (rule.epoch, rule.accuracy, rule.monitored, rule.should_stop) == (2, 0.7, "test", True)
+    rule.begin_segment()
+    assert not rule.should_stop
+    rule.patience = None
+    assert not any(rule.update(epoch(n, 0.1)) for n in range(5, 20)) and not rule.should_stop
+    assert BestEpoch.monitored_accuracy(epoch(1, None, 0.25)) == (0.25, "train")
+
+
+def test_early_stopping_ends_the_run_patience_epochs_after_the_best() -> None:
+    config = replace(SMALL, max_epochs=100, early_stopping=3)
+    _, events = run_all(config)
+    bests = [e for e in events if isinstance(e, BestEpochChanged)]
+    epochs = epochs_of(events)
+    assert events[-1] == RunFinished(bests[-1].epoch + 3, "early_stopping")
+    assert len(epochs) == bests[-1].epoch + 3 < 100
+    assert all(e.test_accuracy <= bests[-1].accuracy for e in epochs)
+
+
+def test_early_stopping_set_live_applies_from_the_next_epoch() -> None:
+    control = RunControl()
+    run = train(SMALL.build_network(), tiny_dataset(), replace(SMALL, max_epochs=200), control)
+    events = [next(run)]
+    control.set_early_stopping(2)
+    events += list(run)
+    bests = [e for e in events if isinstance(e, BestEpochChanged)]
+    assert events[-1] == RunFinished(bests[-1].epoch + 2, "early_stopping")
+    # And turned off again: the run goes on to max_epochs.
+    control = RunControl()
+    run = train(SMALL.build_network(), tiny_dataset(), replace(SMALL, max_epochs=30, early_stopping=1), control)
+    control.set_early_stopping(None)
+    assert list(run)[-1] == RunFinished(30, "max_epochs")
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="early stopping must be a whole number"):
+            control.set_early_stopping(bad)
+
+
+def test_a_run_carried_on_reports_only_epochs_better_than_its_earlier_best() -> None:
+    config = replace(SMALL, max_epochs=4)
+    network = config.build_network()
+    rule = BestEpoch()
+    first = list(train(network, tiny_dataset(), config, best=rule))
+    assert rule.epoch == [e for e in first if isinstance(e, BestEpochChanged)][-1].epoch
+    rest = list(train(network, tiny_dataset(), replace(config, max_epochs=8), first_epoch=4, best=rule))
+    assert all(b.accuracy > [e for e in first if isinstance(e, BestEpochChanged)][-1].accuracy
+               for b in rest if isinstance(b, BestEpochChanged))
+
+
+# --------------------------------------------------------------------------------------------------
+# Time: a pause is not training time
+# --------------------------------------------------------------------------------------------------
+
+class PauseOnce(RunControl):
+    """Pauses itself at its ``at_call``-th checkpoint (mid-epoch) and says so through ``paused_event``."""
+
+    def __init__(self, at_call: int) -> None:
+        super().__init__()
+        self.at_call = at_call
+        self.calls = 0
+        self.paused_event = threading.Event()
+
+    def checkpoint(self) -> bool:
+        self.calls += 1
+        if self.calls == self.at_call:
+            self.pause()
+            self.paused_event.set()
+        return super().checkpoint()
+
+
+@pytest.mark.parametrize("engine", ["readable", "fast"])
+def test_a_pause_mid_epoch_does_not_count_as_training_time(engine: str) -> None:
+    # 100 samples in batches of 10: checkpoint 1 is before epoch 1, 2..11 before its batches.
+    config = replace(SMALL, batch_size=10, max_epochs=2, engine=engine)
+    control = PauseOnce(at_call=5)
+    events: list = []
+    wall: dict[str, float] = {"start": time.perf_counter()}
+
+    def consume() -> None:
+        for event in train(config.build_network(), tiny_dataset(), config, control):
+            events.append(event)
+            if isinstance(event, EpochFinished) and event.epoch == 1:
+                wall["epoch 1"] = time.perf_counter()
+
+    worker = threading.Thread(target=consume)
+    worker.start()
+    try:
+        assert control.paused_event.wait(10)
+        time.sleep(0.3)
+        assert epochs_of(events) == []          # still held mid-epoch 1
+    finally:
+        control.resume()
+        worker.join(10)
+    assert not worker.is_alive()
+    first, second = epochs_of(events)
+    assert wall["epoch 1"] - wall["start"] >= 0.3                  # the pause really happened
+    assert first.seconds < 0.15                                     # ... and is not training time
+    assert second.elapsed == pytest.approx(first.seconds + second.seconds)
+    assert control.take_blocked_seconds() == 0.0                    # the run took what it counted
+
+
+def test_every_preset_engine_and_order_has_its_teaching_text() -> None:
+    assert list(PRESET_DESCRIPTIONS) == list(PRESETS)
+    assert list(ENGINE_DESCRIPTIONS) == list(ENGINES) == ["readable", "fast"]
+    assert list(ORDER_DESCRIPTIONS) == list(ORDERS)

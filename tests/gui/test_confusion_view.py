@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, QSize, Qt
 from pytestqt.qtbot import QtBot
 
 from studio.core.data import Dataset
 from studio.core.network import Network
 from studio.gui.confusion_view import ConfusionView
+from studio.gui.mistakes_gallery import beside_rect
 from studio.gui.pad_panel import PadPanel
 from tests.helpers import tiny_dataset
 
@@ -137,3 +138,32 @@ def test_the_gallery_says_when_the_network_has_moved_on_and_refreshes(
     assert gallery.indices() == [i for i in range(len(predicted))
                                  if dataset.test.labels[i] == 0 and predicted[i] == 0]
     assert not gallery.is_stale
+
+
+def test_the_gallery_has_a_close_button_and_opens_off_the_pad(qtbot: QtBot, view: ConfusionView,
+                                                                network: Network) -> None:
+    view.set_dataset(tiny_dataset())
+    view.update_network(network)
+    gallery = view.open_cell(0, 0)
+    assert gallery is not None
+    qtbot.waitExposed(gallery)
+    window = view.window().frameGeometry()
+    pad_side = QRect(window.left() + int(window.width() * 0.55), window.top(), int(window.width() * 0.45) + 1,
+                     window.height())
+    assert not gallery.frameGeometry().intersects(pad_side) or gallery.geometry().left() > window.right()
+    qtbot.mouseClick(gallery.close_button, Qt.MouseButton.LeftButton)
+    assert not gallery.isVisible()
+
+
+def test_beside_rect_prefers_the_screen_beside_the_window_and_never_covers_the_pad() -> None:
+    screen = QRect(0, 0, 1920, 1080)
+    size = QSize(760, 560)
+    # Room on the right.
+    assert beside_rect(QRect(0, 0, 1024, 640), screen, size).left() >= 1024
+    # Room on the left only.
+    assert beside_rect(QRect(1100, 0, 800, 640), screen, size).right() < 1100
+    # A maximised window: over its left part only, inside the screen.
+    placed = beside_rect(QRect(0, 0, 1920, 1080), screen, size)
+    assert placed.right() < 1920 * 0.55 and screen.contains(placed)
+    small = beside_rect(QRect(0, 0, 1024, 640), QRect(0, 0, 1024, 640), size)
+    assert small.right() < 1024 * 0.56 and QRect(0, 0, 1024, 640).contains(small)

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QLineEdit, QPushButton
 from pytestqt.qtbot import QtBot
 
@@ -193,7 +193,7 @@ def test_the_data_set_box_shows_counts_per_digit(qtbot: QtBot, panel: ControlsPa
     assert "small" in panel.data_name_label.text()
     assert panel.data_name_label.toolTip() == "/somewhere/small"
     text = panel.data_counts_label.text()
-    assert "<td align='right' style='padding: 0 1px'>2</td>" in text       # two 1s
+    assert "<td align='right' style='padding: 0 0 0 2px'>2</td>" in text   # two 1s
     assert "none" in text                                                   # no test split
     with qtbot.waitSignal(panel.open_dataset_requested) as signal:
         panel.open_button.click()
@@ -210,6 +210,45 @@ def test_needs_new_network_looks_only_at_network_settings() -> None:
                         ("init_scale", 0.5), ("bias_init", "zeros"), ("seed", 3)):
         assert name in NETWORK_FIELDS
         assert needs_new_network(base, replace(base, **{name: value}))
+
+
+def test_init_descriptions_of_any_length_never_move_the_fields_below(qtbot, panel: ControlsPanel) -> None:
+    panel.resize(320, max(900, panel.minimumSizeHint().height()))    # in the window it scrolls, never squeezes
+    qtbot.wait(20)
+    before = None
+    for index in range(panel.init_combo.count()):
+        panel.init_combo.setCurrentIndex(index)
+        qtbot.wait(20)
+        where = (panel.scale_spin.mapTo(panel, QPoint(0, 0)), panel.lr_spin.mapTo(panel, QPoint(0, 0)))
+        assert before is None or where == before, panel.init_combo.currentText()
+        before = where
+        assert panel.init_note.height() >= panel.init_note.heightForWidth(panel.init_note.width()) - 1
+
+
+def test_my_first_digit_does_not_push_the_panel_down(qtbot, panel: ControlsPanel) -> None:
+    panel.resize(340, 1000)
+    panel.set_dataset(small_dataset())
+    qtbot.wait(20)
+    before = panel.start_button.mapTo(panel, QPoint(0, 0)), panel.hidden_edit.mapTo(panel, QPoint(0, 0))
+    panel.set_my_digits_counts([1] + [0] * 9)
+    qtbot.wait(20)
+    assert (panel.start_button.mapTo(panel, QPoint(0, 0)), panel.hidden_edit.mapTo(panel, QPoint(0, 0))) == before
+
+
+def test_the_new_network_hint_comes_and_goes_without_moving_anything(qtbot, panel: ControlsPanel) -> None:
+    qtbot.wait(20)
+    before = panel.hidden_edit.mapTo(panel, QPoint(0, 0))
+    panel.set_new_network_pending(True)
+    qtbot.wait(20)
+    assert panel.new_network_pending() and "new network" in panel.network_hint_label.text()
+    assert panel.hidden_edit.mapTo(panel, QPoint(0, 0)) == before
+    panel.set_new_network_pending(False)
+    assert not panel.new_network_pending()
+
+
+def test_max_epochs_says_1743_is_the_tutorials_run_length(panel: ControlsPanel) -> None:
+    assert PRESETS["article"].max_epochs == 1743
+    assert "1,743 is the tutorial's own run length" in panel.max_epochs_spin.toolTip()
 
 
 def test_augment_menu_reads_writes_and_locks(qtbot: QtBot, panel: ControlsPanel) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from pytestqt.qtbot import QtBot
 
@@ -116,3 +117,63 @@ def test_without_a_data_set_nothing_is_recorded(qtbot: QtBot, known: tuple[Netwo
     view = make_view(qtbot)
     view.record(0, known[0])
     assert view.tracker is None and view.latest_diagnosis() is None
+
+
+def test_another_activation_with_the_same_layer_count_rebuilds_bands_axes_and_legend(qtbot: QtBot) -> None:
+    view = make_view(qtbot)
+    view.set_dataset(tiny_dataset())
+    sigmoid = TrainingConfig(hidden=(16,), init="randn", seed=1).build_network()
+    view.record(0, sigmoid)
+    view.flush()
+    bands = [item for item in view._a_plots[0].items if isinstance(item, pg.LinearRegionItem)]
+    assert bands                                              # sigmoid's flat ends are shaded
+    assert "sigmoid" in view.timeline_legend.text
+    view.reset()
+    relu = TrainingConfig(hidden=(16,), activation="relu", loss="ce", init="he", seed=1).build_network()
+    view.record(0, relu)
+    view.flush()
+    assert not [item for item in view._a_plots[0].items if isinstance(item, pg.LinearRegionItem)]
+    assert "relu" in view.timeline_legend.text and "sigmoid" not in view.timeline_legend.text
+    edges = view.latest_diagnosis().layers[0].a_edges
+    low, high = view._a_plots[0].vb.viewRange()[0]
+    assert high >= float(edges[-1]) and low <= float(edges[0])      # the axis fits ReLU's outputs
+
+
+def test_one_notation_and_no_break_inside_a_barred_quantity(qtbot: QtBot, known: tuple[Network, Network]) -> None:
+    before, _ = known
+    view = make_view(qtbot)
+    view.set_dataset(tiny_dataset())
+    view.record(0, before)
+    view.flush()
+    shown = view._formula_label.text() + view._numbers_label.text() + view._reading_label.text()
+    assert "delta^L" not in shown and "δᴸ" in shown
+    assert "&delta;" not in shown
+    assert "<nobr>|g|&nbsp;=&nbsp;" in view._reading_label.text()
+
+
+def test_narrow_the_plots_scroll_instead_of_clipping_a_column(qtbot: QtBot, known: tuple[Network, Network]) -> None:
+    before, _ = known
+    view = make_view(qtbot)
+    view.set_dataset(tiny_dataset())
+    view.record(0, before)
+    view.flush()
+    view.resize(700, 700)
+    qtbot.wait(50)
+    scroll = view.plots_scroll
+    assert scroll.widget().width() >= 3 * 170                    # every column keeps its room ...
+    assert scroll.horizontalScrollBar().maximum() > 0             # ... and the area scrolls to it
+
+
+def test_every_histogram_column_is_inside_the_view(qtbot: QtBot, known: tuple[Network, Network]) -> None:
+    """At 1440x900 the window gives the plots about 700 px: the third column was cut off."""
+    before, _ = known
+    view = make_view(qtbot)
+    view.set_dataset(tiny_dataset())
+    view.record(0, before)
+    view.flush()
+    qtbot.wait(50)
+    width = view.histograms.viewport().width()
+    for kind in ("z", "a"):
+        for layer in (1, 2, 3):
+            plot = (view._z_plots if kind == "z" else view._a_plots)[layer - 1]
+            assert plot.sceneBoundingRect().right() <= width + 1, (kind, layer)

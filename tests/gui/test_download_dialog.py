@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
 from studio.core import download
+from studio.core.user_dirs import ENV_VAR
 from studio.gui.download_dialog import DownloadDialog
-from tests.local_http import LocalServer, Route, closed_port_url
+from studio.gui.main_window import MainWindow
+from tests.local_http import HostileServer, LocalServer, Route, closed_port_url
 
 BODY = bytes(range(256)) * 400          # 102,400 bytes: stands in for digits.zip
 
@@ -96,3 +100,94 @@ def test_closing_while_idle_is_harmless(qtbot, make_dialog, tmp_path: Path) -> N
     dialog.show()
     dialog.reject()
     assert not dialog.is_running and dialog.result() == DownloadDialog.DialogCode.Rejected
+
+
+# --------------------------------------------------------------------------------------------------
+# Hostile servers: Cancel and every way of closing answer within a second
+# --------------------------------------------------------------------------------------------------
+
+def seconds_to(action) -> float:  # type: ignore[no-untyped-def]
+    started = time.monotonic()
+    action()
+    return time.monotonic() - started
+
+
+@pytest.mark.parametrize("behaviour", ["silent", "trickle"])
+@pytest.mark.parametrize("how", ["cancel button", "close", "escape"])
+def test_cancel_and_close_answer_within_a_second_whatever_the_server_does(
+        qtbot, make_dialog, fake_archive: bytes, tmp_path: Path, behaviour: str, how: str) -> None:
+    with HostileServer(behaviour, trickle_delay=0.3) as server:
+        dialog = make_dialog(server.url(), tmp_path)
+        dialog.show()
+        dialog.start()
+        qtbot.waitUntil(lambda: server.connections == 1, timeout=10_000)
+        qtbot.wait(700 if behaviour == "trickle" else 200)     # connected; a byte or two of status line
+        assert dialog.is_running
+        cancel = dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        action = {"cancel button": lambda: qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton),
+                  "close": dialog.close,
+                  "escape": lambda: qtbot.keyClick(dialog, Qt.Key.Key_Escape)}[how]
+        assert seconds_to(action) < 1.0
+        assert not dialog.is_running and not dialog.isVisible()
+        assert dialog.result() == DownloadDialog.DialogCode.Rejected
+    assert files_in(tmp_path) == []
+
+
+def test_closing_the_main_window_mid_download_answers_within_a_second(
+        qtbot, fake_archive: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "user"))
+    with HostileServer("trickle", trickle_delay=0.3) as server:
+        monkeypatch.setattr(download, "DIGITS_URL", server.url())
+        window = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+        qtbot.addWidget(window)
+        window.show()
+        window.get_tutorial_dataset()
+        qtbot.waitUntil(lambda: server.connections == 1, timeout=10_000)
+        qtbot.wait(400)
+        assert seconds_to(window.close) < 1.0
+    assert files_in(tmp_path / "user") == []
+
+
+def test_a_redirect_loop_is_one_clean_line(qtbot, make_dialog, fake_archive: bytes, tmp_path: Path) -> None:
+    routes = {"/loop.zip": Route(b"", status=302, headers={"Location": "/loop.zip"})}
+    with LocalServer(routes) as server:
+        dialog = make_dialog(server.url("/loop.zip"), tmp_path)
+        dialog.show()
+        dialog.start()
+        qtbot.waitUntil(lambda: dialog.error is not None, timeout=10_000)
+    assert "loop of redirects" in dialog.error and "\n" not in dialog.error
+    assert routes["/loop.zip"].requests > 1 and files_in(tmp_path) == []
+
+
+@pytest.mark.parametrize("behaviour, words", [("reset", "Could not connect to 127.0.0.1"),
+                                              ("silent", "did not answer in time")])
+def test_a_reset_or_a_silent_server_fails_with_a_message_and_try_again(
+        qtbot, make_dialog, fake_archive: bytes, tmp_path: Path, behaviour: str, words: str) -> None:
+    with HostileServer(behaviour) as server:
+        dialog = DownloadDialog(folder=tmp_path, url=server.url(), timeout=0.5)
+        qtbot.addWidget(dialog)
+        dialog.show()
+        dialog.start()
+        qtbot.waitUntil(lambda: dialog.error is not None, timeout=10_000)
+        dialog.done(0)
+    assert words in dialog.error and "Try again" in dialog.error or "try again" in dialog.error
+    assert files_in(tmp_path) == []
+
+
+def test_a_long_failure_message_is_shown_whole(qtbot, make_dialog, server: LocalServer, tmp_path: Path) -> None:
+    # A long URL is one word that cannot wrap: the dialog must widen, and the rest wrap below it.
+    url = server.url("/pbharrin/machinelearninginaction/master/Ch02/moved/elsewhere/digits.zip")
+    dialog = make_dialog(url, tmp_path)
+    dialog.show()
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog.error is not None, timeout=10_000)
+    qtbot.wait(50)
+    label = dialog.status_label
+    assert label.text() == dialog.error and dialog.error.startswith("The server answered 404")
+    assert dialog.error.endswith("Try again later.") and label.wordWrap()
+    # Every line of the wrapped text fits inside the label, and the label inside the dialog.
+    needed = label.fontMetrics().boundingRect(label.contentsRect().adjusted(0, 0, 0, 10_000),
+                                              int(Qt.TextFlag.TextWordWrap), dialog.error)
+    assert needed.height() <= label.contentsRect().height()
+    assert needed.width() <= label.contentsRect().width()
+    assert dialog.rect().contains(label.geometry())

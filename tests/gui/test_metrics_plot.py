@@ -7,12 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, Qt
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from studio.core.history import smooth
+from studio.core.history import RunHistory, smooth
 from studio.core.training import PRESETS, EpochFinished, TrainingConfig
 from studio.gui.metrics_plot import MetricsPlot
+from studio.gui.plot_style import DecadeAxis
 
 
 def events(first: int, last: int, with_test: bool = True, lr: float = 0.01) -> list[EpochFinished]:
@@ -269,3 +272,148 @@ def test_axes_follow_the_data_in_steps_until_the_user_pans(plot: MetricsPlot) ->
 def test_nice_ceiling(value: float, expected: float) -> None:
     from studio.gui.metrics_plot import _nice_ceiling
     assert _nice_ceiling(value) == pytest.approx(expected)
+
+
+# -- the plot is given its runs -------------------------------------------------------------------
+
+def history_of(config: TrainingConfig, evts: list[EpochFinished]) -> RunHistory:
+    history = RunHistory(config)
+    history.extend(evts)
+    return history
+
+
+def test_set_runs_reads_the_owners_histories_and_refresh_redraws(plot: MetricsPlot) -> None:
+    earlier = history_of(PRESETS["article"], events(1, 8))
+    current = history_of(TrainingConfig(lr=0.5), events(1, 3, lr=0.5))
+    with_signal = []
+    plot.previous_runs_changed.connect(lambda: with_signal.append(True))
+    plot.set_runs(current, [earlier])
+    assert plot.history is current and plot.previous_runs == (earlier,)
+    assert with_signal
+    plot.redraw()
+    assert plotted(plot, "train_loss")[0].size == 3
+    current.extend(events(4, 6, lr=0.5))               # the owner appends ...
+    plot.refresh()                                     # ... and says so
+    assert plot.is_dirty
+    plot.redraw()
+    assert plotted(plot, "train_loss")[0].size == 6
+    curves = dict(plot.curves)
+    plot.set_runs(current, [])                         # the same current run keeps its curves
+    assert plot.curves == curves and plot.previous_runs == ()
+    plot.set_runs(None, [current])                     # no current run: the old one shown faded
+    assert len(plot.history) == 0 and plot.previous_runs == (current,)
+    assert curves["train_loss"].opts["pen"].color().alpha() < 255
+
+
+def test_the_axes_follow_the_current_run_unless_fit_all_runs(plot: MetricsPlot) -> None:
+    plot.set_runs(history_of(TrainingConfig(), events(1, 20)), [history_of(PRESETS["article"], events(1, 1600))])
+    plot.redraw()
+    assert plot.loss_plot.vb.viewRange()[0][1] < 30          # 20 epochs, not squeezed by 1,600
+    plot.fit_all_check.setChecked(True)
+    assert plot.loss_plot.vb.viewRange()[0][1] >= 1600
+    plot.fit_all_check.setChecked(False)
+    assert plot.loss_plot.vb.viewRange()[0][1] < 30
+    plot.set_runs(None, plot.previous_runs)                  # after Reset: the earlier run shows
+    plot.redraw()
+    assert plot.loss_plot.vb.viewRange()[0][1] >= 1600
+
+
+def test_a_live_learning_rate_change_is_marked_and_named_in_the_legend(plot: MetricsPlot) -> None:
+    plot.start_run(TrainingConfig(lr=0.01))
+    plot.add_epochs(events(1, 10, lr=0.01))
+    plot.add_epochs(events(11, 20, lr=0.05))
+    plot.redraw()
+    assert plot.learning_rate_changes == [(11, 0.05)]
+    labelled = [line for line in plot._lr_lines if line.isVisible() and getattr(line, "label", None)]
+    assert [(line.value(), line.label.toPlainText()) for line in labelled] == [(11, "lr 0.05")]
+    assert "lr now 0.05" in plot.legend_entries[-1] and "lr now 0.05" in plot.legend.text
+    plot.start_run(TrainingConfig())                         # a new run has no changes
+    plot.redraw()
+    assert plot.learning_rate_changes == []
+    assert not any(line.isVisible() for line in plot._lr_lines)
+
+
+def test_log_ticks_are_decades_spaced_so_labels_never_overlap(plot: MetricsPlot) -> None:
+    axis = plot.loss_plot.getAxis("left")
+    assert isinstance(axis, DecadeAxis)
+    for size in (80, 150, 400):
+        [(step, values)] = axis.logTickValues(-9.0, 1.0, size, [])
+        assert all(float(v).is_integer() for v in values)
+        if len(values) > 1:
+            assert size / (len(values) - 1) >= 28                # two text lines apart at least
+    assert axis.logTickStrings([-2.0, 0.0, 1.0, -5.0], 1.0, 1.0) == ["0.01", "1", "10", "1e-05"]
+
+
+def test_accuracy_has_headroom_and_one_epoch_is_drawn(plot: MetricsPlot) -> None:
+    plot.start_run(TrainingConfig())
+    plot.add_epochs([EpochFinished(1, 0.1, 1.0, 0.2, 1.0, 0.01, 0.01, 0.01, 100)])   # 100% at once
+    plot.redraw()
+    assert plot.accuracy_plot.vb.viewRange()[1][1] > 101
+    x, y = plotted(plot, "train_acc")
+    assert x.size == 1 and plot.curves["train_acc"].opts["symbol"] == "o"
+    plot.add_epochs(events(2, 3))
+    plot.redraw()
+    assert plot.curves["train_acc"].opts["symbol"] is None
+
+
+def test_the_best_label_flips_left_near_the_right_edge(plot: MetricsPlot) -> None:
+    plot.start_run(TrainingConfig())
+    plot.add_epochs(events(1, 24))
+    plot.set_best_epoch(3)
+    plot.redraw()
+    assert plot.best_label_anchor == (0, 0.5)
+    plot.set_best_epoch(24)
+    plot.redraw()
+    assert plot.best_label_anchor == (1, 0.5)
+    label = plot.best_lines[0].label
+    QApplication.processEvents()
+    width = label.textItem.boundingRect().width()
+    frame = plot.loss_plot.vb.sceneBoundingRect()
+    x = label.scenePos().x()                       # the text ends here, left of the line
+    assert frame.left() <= x - width and x <= frame.right() + 1
+
+
+def test_the_hover_box_stays_inside_the_plot_and_goes_when_the_pointer_leaves(qtbot: QtBot,
+                                                                             plot: MetricsPlot) -> None:
+    plot.resize(700, 300)
+    plot.start_run(TrainingConfig())
+    plot.add_epochs(events(1, 20))
+    plot.redraw()
+    qtbot.wait(50)
+    view = plot.accuracy_plot.vb
+    (x0, x1), (y0, y1) = view.viewRange()
+    for fx, fy in ((0.98, 0.98), (0.02, 0.02), (0.98, 0.02), (0.5, 0.5)):
+        point = QPointF(x0 + fx * (x1 - x0), y0 + fy * (y1 - y0))
+        qtbot.wait(40)
+        qtbot.mouseMove(plot.graphics.viewport(), plot.graphics.mapFromScene(view.mapViewToScene(point)))
+        qtbot.waitUntil(lambda: plot.hover_box.isVisible(), timeout=2000)
+        QApplication.processEvents()
+        box = plot.hover_box.sceneBoundingRect()
+        assert view.sceneBoundingRect().adjusted(-1, -1, 1, 1).contains(box), (fx, fy)
+        assert "learning rate 0.01" in plot.hover_box.text()
+    QApplication.sendEvent(plot.graphics.viewport(), QEvent(QEvent.Type.Leave))
+    assert not plot.hover_box.isVisible() and not any(m.isVisible() for m in plot._markers)
+    assert plot.readout_text.startswith("Solid: training set")
+
+
+def test_export_png_fits_every_run(tmp_path: Path, plot: MetricsPlot, monkeypatch: pytest.MonkeyPatch) -> None:
+    plot.set_runs(history_of(TrainingConfig(), events(1, 5)), [history_of(PRESETS["article"], events(1, 900))])
+    plot.redraw()
+    seen = []
+    export = pg.exporters.ImageExporter.export
+
+    def spy(self, *args, **kwargs):
+        seen.append(plot.loss_plot.vb.viewRange()[0][1])
+        return export(self, *args, **kwargs)
+
+    monkeypatch.setattr(pg.exporters.ImageExporter, "export", spy)
+    plot.export_png(tmp_path / "all.png")
+    assert seen and seen[0] >= 900
+    assert plot.loss_plot.vb.viewRange()[0][1] < 30          # back to following the current run
+
+
+def test_readout_numbers_use_thousands_separators(plot: MetricsPlot) -> None:
+    plot.start_run(TrainingConfig())
+    plot.add_epochs(events(1, 1500))
+    plot.show_epoch(1413)
+    assert plot.readout_text.startswith("Epoch 1,413 ")

@@ -251,6 +251,61 @@ def test_add_to_my_digits_asks_only_when_there_is_ink(qtbot, panel: PadPanel, da
     assert button.isEnabled()
 
 
+def test_an_untrained_network_says_so_instead_of_naming_a_digit(qtbot, panel: PadPanel,
+                                                                 network: Network) -> None:
+    drag(qtbot, panel.pad, [(8, 16), (24, 16)])
+    panel.set_network(network, trained=False)
+    view = panel.prediction_view
+    assert view.digit_text() == "?"
+    assert "untrained" in view.hint_text().lower() and "random" in view.hint_text().lower()
+    assert view.predicted_digit() is None
+    assert view.bar_heights().any()                    # the random outputs are still drawn
+    panel.set_network(network, trained=True)
+    assert view.digit_text() == str(view.predicted_digit())
+    assert view.hint_text() == ""
+
+
+def test_another_data_set_clears_a_sample_of_the_old_one_but_keeps_my_drawing(
+        qtbot, panel: PadPanel, dataset: Dataset) -> None:
+    panel.set_dataset(dataset)
+    panel.load_sample("train", 3)
+    drag(qtbot, panel.pad, [(1, 1), (1, 5)])                # edited: still the old set's sample
+    other = Dataset("other", "made in the test", make_split(7, seed=5), None)
+    panel.set_dataset(other)
+    assert not panel.image().any()
+    assert panel.sample_text() == "Your own drawing."
+    drag(qtbot, panel.pad, [(8, 16), (24, 16)])            # the learner's own drawing stays
+    panel.set_dataset(dataset)
+    assert panel.image().any()
+
+
+def test_nothing_moves_when_the_sample_text_or_the_hint_changes(qtbot, panel: PadPanel, dataset: Dataset,
+                                                                network: Network) -> None:
+    panel.resize(520, 420)
+    panel.set_dataset(Dataset("tiny", "x", make_split(12, seed=1), None))
+    panel.set_network(network)
+    watched = (panel._random_button, panel.pad, panel.prediction_view._plot, panel._index_spin)
+    before = settled(qtbot, watched)
+    long = Split(dataset.train.images, dataset.train.labels,
+                 tuple(f"{l}_{'a-very-long-sample-file-name-that-wraps' * 2}.txt" for l in dataset.train.labels))
+    panel.set_dataset(Dataset("tiny", "x", long, None))
+    panel.load_sample("train", 2)                     # a description that wraps
+    drag(qtbot, panel.pad, [(8, 16), (24, 16)])       # a prediction instead of the hint
+    assert settled(qtbot, watched) == before
+
+
+def settled(qtbot, widgets) -> list:
+    """The widgets' geometries once two looks 50 ms apart agree (layouts settle in posted events)."""
+    last = None
+    for _ in range(40):
+        qtbot.wait(50)
+        now = [w.geometry() for w in widgets]
+        if now == last:
+            return now
+        last = now
+    return last
+
+
 def test_the_preview_shows_what_the_network_reads_and_the_option_switches_it_off(
         qtbot, panel: PadPanel, network: Network) -> None:
     panel.set_network(network)

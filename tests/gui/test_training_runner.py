@@ -7,6 +7,7 @@ import signal
 import sys
 import time
 from collections.abc import Iterator
+from functools import partial
 
 import numpy as np
 import pytest
@@ -16,7 +17,9 @@ from pytestqt.qtbot import QtBot
 from studio.core.data import Dataset, Split
 from studio.core.network import Network
 from studio.core.training import EpochFinished, RunDiverged, RunFinished, TrainingConfig, train
+from studio.core.training_job import TrainingJob
 from studio.gui.training_runner import TrainingRunner
+from tests.helpers import Note, scripted_run
 
 
 def tiny_dataset(n_train: int = 60, n_test: int | None = 20, seed: int = 0) -> Dataset:
@@ -291,6 +294,41 @@ def test_every_new_best_epoch_comes_with_its_own_weights(qtbot: QtBot) -> None:
     candidates = [(i, value) for i, (kind, value) in enumerate(log) if kind == "candidate"]
     assert [epoch for _, (epoch, _) in candidates] == records
     for i, (epoch, weights) in candidates:
-        assert log[i - 1] == ("epochs", [epoch])               # right after the batch holding its epoch
+        assert log[i - 1][0] == "epochs" and log[i - 1][1][-1] == epoch    # right after the batch ending at its epoch
         for a, b in zip(weights.parameters(), after[epoch].parameters()):
             np.testing.assert_array_equal(a, b)
+
+
+def test_other_run_events_arrive_verbatim_in_order_as_run_event(qtbot: QtBot) -> None:
+    # A stand-in run (what train() will yield besides epochs: a new best epoch, ...), in the child.
+    runner = TrainingRunner(emit_interval=0.0, job_factory=partial(TrainingJob, run=scripted_run))
+    log: list[object] = []
+    best: list[Network] = []
+    runner.epochs_arrived.connect(lambda events: log.extend(f"E{e.epoch}" for e in events))
+    runner.best_candidate_ready.connect(lambda candidate: (log.append(f"B{candidate[0]}"), best.append(candidate[1])))
+    runner.run_event.connect(log.append)
+    runner.run_finished.connect(log.append)
+    config = TrainingConfig(hidden=(4,), max_epochs=6)
+    try:
+        runner.start(config.build_network(), tiny_dataset(), config)
+        qtbot.waitUntil(lambda: runner.state == "idle", timeout=20_000)
+    finally:
+        runner.shutdown()
+    names = [item if isinstance(item, str) else type(item).__name__ for item in log]
+    assert names == ["E1", "E2", "B2", "E3", "B3", "E4", "Note", "E5", "E6", "RunFinished"]
+    assert log[6] == Note("half way")
+    assert best[-1].biases[0][0] == 3                        # each best epoch with its own weights
+
+
+def test_early_stopping_set_on_the_live_run_ends_it_and_is_refused_below_one(qtbot: QtBot,
+                                                                          runner: TrainingRunner) -> None:
+    runner.set_early_stopping(5)                             # idle: ignored
+    finished: list[object] = []
+    runner.run_finished.connect(finished.append)
+    config = TrainingConfig(hidden=(8,), max_epochs=None)    # would run for ever
+    runner.start(config.build_network(), tiny_dataset(), config)
+    with pytest.raises(ValueError, match="early stopping"):
+        runner.set_early_stopping(0)
+    runner.set_early_stopping(2)
+    qtbot.waitUntil(lambda: bool(finished), timeout=60_000)
+    assert isinstance(finished[0], RunFinished) and finished[0].reason == "early_stopping"

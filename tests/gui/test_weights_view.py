@@ -171,7 +171,7 @@ def test_a_first_layer_that_is_not_a_32x32_image_is_a_matrix(view: WeightsView) 
     view.set_network(network)
     assert view.layer() == 0
     np.testing.assert_array_equal(view.mosaic(), network.weights[0])
-    assert "8 x 64" in view._layer_combo.itemText(0)
+    assert "8 x 64" in view._layer_combo.itemData(0, Qt.ItemDataRole.ToolTipRole)
     with pytest.raises(ValueError):
         view.tile(0)
 
@@ -226,3 +226,37 @@ def test_the_layer_names_are_never_cut_off_in_a_narrow_pane(qtbot, view: Weights
     longest = max(combo.fontMetrics().horizontalAdvance(combo.itemText(i)) for i in range(combo.count()))
     assert combo.width() >= longest + 20                 # the text plus the drop-down arrow
     assert view._next_button.geometry().right() <= view.width()
+
+
+def test_the_caption_never_shows_an_earlier_networks_weight(view: WeightsView, network: Network) -> None:
+    """Reset, a preset or a model load hands over another network: a caption read off the old one
+    must not stay (it showed "w = -1.29" of a network that no longer exists)."""
+    view.set_network(network)
+    view.set_layer(2)
+    QApplication.processEvents()
+    scene = view.image_item.mapToScene(QPointF(5.5, 3.5))
+    hover(view.plot_widget.viewport(), view.plot_widget.mapFromScene(scene))
+    assert view.status_text() == f"output unit 3, input unit 5: w = {network.weights[2][3, 5]:.3g}"
+    other = Network.initialised(network.sizes, seed=99)
+    view.set_network(other)
+    # The pointer has not moved: the caption reads the new network's weight, or gives help.
+    text = view.status_text()
+    assert f"{network.weights[2][3, 5]:.3g}" not in text or f"{other.weights[2][3, 5]:.3g}" in text
+    QApplication.sendEvent(view.plot_widget, QEvent(QEvent.Type.Leave))
+    assert not view.status_text().startswith("output unit")
+    view.set_network(Network.initialised((1024, 8, 10), seed=1))
+    assert not view.status_text().startswith("output unit")
+
+
+def test_the_header_keeps_its_size_when_pages_and_zoom_come_and_go(qtbot, view: WeightsView) -> None:
+    view.set_network(Network.initialised((1024, 256, 128, 10), init="he", seed=0))
+    view.resize(600, 480)
+    QApplication.processEvents()
+    before = (view.minimumSizeHint(), view.plot_widget.geometry())
+    view.set_page(3)
+    QApplication.processEvents()
+    assert (view.minimumSizeHint(), view.plot_widget.geometry()) == before
+    view.zoom_to(50)
+    QApplication.processEvents()
+    assert view._back_button.isVisible()
+    assert (view.minimumSizeHint(), view.plot_widget.geometry()) == before

@@ -1,19 +1,14 @@
-"""Fast epoch functions: the same SGD updates as ``training.sgd_epoch``, computed with fewer NumPy calls.
+"""The fast per-sample kernel: the tutorial's one plain SGD update per sample, with fewer NumPy calls.
 
-``sgd_epoch`` is written to be read next to the formulas; this module is written to be fast, and the
-tests hold it to ``sgd_epoch``'s results (to about 1e-12; only the rounding order differs). Two kernels:
+``sgd.sgd_epoch`` with ``batch_size`` 1 is the version to read; this module is written to be fast, and
+the tests hold it to ``sgd_epoch``'s results (to about 1e-12; only the rounding order differs) for any
+depth, hidden activation and loss. ``PerSampleSGD`` keeps its buffers (and a cache) from one epoch to
+the next, so a run makes one (``training.choose_epoch_function``); ``per_sample_epoch`` builds a fresh
+one per call. It applies only when ``per_sample_applies`` (batch 1, no momentum, no weight decay);
+``kernel_minibatch.py`` does every other setting.
 
-* ``PerSampleSGD`` / ``per_sample_epoch``: batch size 1, plain SGD (no momentum, no weight decay), the
-  tutorial's exact per-sample mode, for any depth, hidden activation and loss.
-* ``MiniBatchSGD`` / ``minibatch_epoch``: any batch size, momentum and weight decay.
-
-Both have ``sgd_epoch``'s signature and tally (loss of each sample before its update, hits, samples,
-stopped). The ``*SGD`` classes keep their buffers (and, for the per-sample kernel, a cache) from one
-epoch to the next; ``choose_epoch_function`` in ``training.py`` makes one per run. The ``*_epoch``
-functions build a fresh one per call.
-
-Why the per-sample kernel is fast
----------------------------------
+Why it is fast
+--------------
 With one update per sample, the time goes to Python calling NumPy on tiny arrays (about half a
 microsecond per call), plus the first layer's 16 x 1024 matrix-vector products. So:
 
@@ -42,27 +37,26 @@ microsecond per call), plus the first layer's 16 x 1024 matrix-vector products. 
 In code, layers are numbered from 0 (``W1`` above is ``network.weights[0]``), and the deltas of
 layers that sit under sigmoid layers are stored negated (exact); ``_PerSampleBuffers`` keeps the signs.
 
-The mini-batch kernel updates the network's own arrays (and the optimiser's velocities) in place,
-into preallocated buffers, and scales the output delta by ``lr / batch`` once, so that every gradient
-computed from it is already the step. Its time goes mostly to the first layer's two matrix products
-(forward, and the gradient); fewer NumPy calls per batch were measured to make no difference.
+What is inlined, and why: the activations, their derivatives and the output delta are written out in
+the per-sample loop, on negated (``-z``) values and negated deltas, into preallocated rows; calling
+``network.ACTIVATION_FUNCTIONS`` or ``LOSS_FUNCTIONS[...].delta`` there would allocate and add calls
+on every sample (the loop's whole cost) and could not work on the negated values. Each inlined line
+names the formula it computes. The epoch's loss and hits come from the loss object's own ``fn``
+(``sgd.tally_outputs``), on the outputs and output sums each sample had before its update.
 
-Both kernels leave the network exactly as trained so far whenever they call ``control.checkpoint()``
-(a paused run's snapshot is the real model): the per-sample kernel first applies the deferred
-first-layer updates and copies ``P`` back.
+The kernel leaves the network exactly as trained so far whenever it calls ``control.checkpoint()``
+(a paused run's snapshot is the real model): it first applies the deferred first-layer updates and
+copies ``P`` back.
 
-Left out: anything Qt, data loading, the choice of kernel (``training.choose_epoch_function``).
+Imports: ``network`` and ``sgd`` only, never ``training`` (which imports this module).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from studio.core.network import Network, log_softmax
+from studio.core.network import Network
+from studio.core.sgd import EpochControl, EpochTally, Optimiser, tally_outputs
 
-if TYPE_CHECKING:  # training.py uses this module: import it back only for annotations (no cycle)
-    from studio.core.training import EpochTally, Optimiser, RunControl
 
 #: Samples per deferred first-layer block, and at most how many samples pass between two calls of
 #: ``control.checkpoint()`` (so stop and pause act within about a millisecond).
@@ -73,19 +67,10 @@ _SIGMOID, _TANH, _RELU, _SOFTMAX = 0, 1, 2, 3
 _KINDS = {"sigmoid": _SIGMOID, "tanh": _TANH, "relu": _RELU, "softmax": _SOFTMAX}
 
 
-def _tally(loss_sum: float = 0.0, hits: int = 0, samples: int = 0, stopped: bool = False) -> EpochTally:
-    from studio.core.training import EpochTally
-    return EpochTally(loss_sum=loss_sum, hits=hits, samples=samples, stopped=stopped)
-
-
 def per_sample_applies(batch_size: int, momentum: float, weight_decay: float) -> bool:
     """True when ``PerSampleSGD`` computes the run's updates: one plain SGD update per sample."""
     return batch_size == 1 and momentum == 0.0 and weight_decay == 0.0
 
-
-# --------------------------------------------------------------------------------------------------
-# Per-sample SGD
-# --------------------------------------------------------------------------------------------------
 
 class _PerSampleBuffers:
     """Every array the per-sample kernel writes into, laid out for one network shape.
@@ -161,14 +146,14 @@ class _PerSampleBuffers:
         self.strict = np.tril(np.ones((B, B)), -1)
         self.xb = np.empty((B, inputs))
         self.yb = np.empty((B, n[L - 1]))
-        self.ub = np.empty((B, n[L - 1]))             # the output layer's u, for the ce loss
+        self.ub = np.empty((B, n[L - 1]))             # the output layer's u per row, for the loss
         self.u = [np.empty(k) for k in n]
         self.e = [np.empty(k) for k in n]
         self.g = [np.empty(n[l - 1]) for l in range(1, L)] if L > 1 else []
         self.w_step = np.empty((n0, inputs))
         self.d0_scaled = np.empty((B, n0))
         self._outputs = np.empty((0, n[L - 1]))
-        self._out_u: np.ndarray | None = None
+        self._out_u = np.empty((0, n[L - 1]))
 
         # Views used in the per-sample loop, built once.
         self.p_full = [self.P[rs, cs] for rs, cs in zip(self.p_rows, self.p_cols)]
@@ -188,19 +173,19 @@ class _PerSampleBuffers:
             self.sigmoid_rows = []
             for s in range(B):
                 h, d0, yrow, _, row, outs, ins = self.per_row[s]
-                forward = tuple((self.p_full[l - 1], ins[l - 1], self.u[l], self.e[l], self.ones[:n[l]],
-                                 outs[l]) for l in range(1, L))
+                forward = tuple((self.p_full[l - 1], ins[l - 1], self.ub[s] if l == L - 1 else self.u[l],
+                                 self.e[l], self.ones[:n[l]], outs[l]) for l in range(1, L))
                 backward = tuple((self.delta_views[l - 1], self.p_weights[l - 1], self.g[l - 1],
                                   self.t_views[l - 1], d0 if l == 1 else self.delta_views[l - 2])
                                  for l in range(L - 1, 0, -1))
                 self.sigmoid_rows.append((h, outs[0], row, row[:self.p_width], yrow, outs[L - 1],
                                           forward, backward))
 
-    def epoch_outputs(self, samples: int) -> tuple[np.ndarray, np.ndarray | None]:
-        """Buffers (samples, classes) for every sample's output (and its u, for cross-entropy)."""
+    def epoch_outputs(self, samples: int) -> tuple[np.ndarray, np.ndarray]:
+        """Buffers (samples, classes) for every sample's output and its output layer's u."""
         if self._outputs.shape[0] < samples:
             self._outputs = np.empty((samples, self.n[-1]))
-            self._out_u = None if self.sse else np.empty((samples, self.n[-1]))
+            self._out_u = np.empty((samples, self.n[-1]))
         return self._outputs, self._out_u
 
     def set_lr(self, lr: float) -> None:
@@ -295,12 +280,12 @@ class PerSampleSGD:
 
     def __call__(self, network: Network, x: np.ndarray, y: np.ndarray, labels: np.ndarray,
                  order: np.ndarray, batch_size: int, optimiser: Optimiser,
-                 control: RunControl) -> EpochTally:
+                 control: EpochControl) -> EpochTally:
         if not per_sample_applies(batch_size, optimiser.momentum, optimiser.weight_decay):
             raise ValueError("the per-sample kernel needs batch size 1, no momentum and no weight decay")
         order = np.asarray(order)
         if len(order) == 0:
-            return _tally()
+            return EpochTally()
         if x.dtype != np.float64:
             x = x.astype(np.float64)
         y = np.asarray(y, dtype=np.float64)
@@ -321,7 +306,7 @@ class PerSampleSGD:
             buf.store(network)
 
     def _epoch(self, network: Network, buf: _PerSampleBuffers, x: np.ndarray, y: np.ndarray,
-               labels: np.ndarray, order: np.ndarray, control: RunControl,
+               labels: np.ndarray, order: np.ndarray, control: EpochControl,
                cache: _OrderCache) -> EpochTally:
         B, L, check_every = self.block, buf.L, self.check_every
         W0, b0 = network.weights[0], network.biases[0]
@@ -331,7 +316,6 @@ class PerSampleSGD:
         grams, x_perm, y_perm = cache.grams, cache.x_perm, cache.y_perm
         lr = buf.lr
         sign0, dsign0 = buf.sign[0], buf.dsign[0]
-        sse = buf.sse
         done, next_check = 0, 0
         n = len(order)
         out_seg = slice(buf.offsets[L - 1], buf.width)
@@ -385,21 +369,15 @@ class PerSampleSGD:
             self._flush(buf, W0, b0, step_coef, xv, flushed, s)
             if s:
                 outputs[done:done + s] = buf.rows[:s, out_seg]
-                if out_u is not None:
-                    out_u[done:done + s] = buf.ub[:s]
+                out_u[done:done + s] = buf.ub[:s]
                 done += s
                 np.copyto(buf.P, 0.0, where=buf.scratch_mask)
             if stop:
                 break
         # Loss and hits of every sample trained, each from its output before its own update.
-        seen = order[:done]
-        y_seen = y_perm[:done]
-        if sse:
-            loss_sum = float(np.sum(0.5 * np.sum((outputs[:done] - y_seen) ** 2, axis=1)))
-        else:
-            loss_sum = float(np.sum(-np.sum(y_seen * log_softmax(out_u[:done]), axis=1)))
-        hits = int(np.count_nonzero(np.argmax(outputs[:done], axis=1) == labels[seen]))
-        return _tally(loss_sum, hits, done, stop)
+        # The output layer's u is -z for a sigmoid output (sign -1), z for softmax: negation is exact.
+        z_out = out_u[:done] * buf.sign[L - 1]
+        return tally_outputs(network.loss, z_out, outputs[:done], y_perm[:done], labels[order[:done]], stop)
 
     @staticmethod
     def _flush(buf: _PerSampleBuffers, W0: np.ndarray, b0: np.ndarray, step_coef: float,
@@ -437,6 +415,7 @@ class PerSampleSGD:
             # sigma' = a (1 - a) for every layer at once, then the deltas from the output down.
             sub(ones, row, out=t)
             mul(t, row, out=t)
+            # delta^L = (a - y) * a (1 - a): SquaredErrorLoss.delta, inlined (see the module docstring).
             sub(a_out, yrow, out=residual)
             mul(residual, t_out, out=d_out)
             for delta, p_w, g, t_l, delta_below in backward:
@@ -461,7 +440,6 @@ class PerSampleSGD:
         ones_t = ones[:t_width]
         hidden = kinds[0] if L > 1 else None
         last = L - 1
-        out_kind = kinds[last]
         ones_n = [ones[:k] for k in buf.n]
         zero = 0.0
         residual, t_out = buf.residual, buf.t_out
@@ -477,8 +455,8 @@ class PerSampleSGD:
             # Forward. Layer 0 from the block's M (deferred W0 update), the others from P.
             for l in range(L):
                 ul, el, al = u[l], e[l], outs[l]
-                if l == last and out_kind == _SOFTMAX:
-                    ul = urow                        # kept for the block's cross-entropy
+                if l == last:
+                    ul = urow                        # kept for the epoch's loss
                 if l == 0:
                     dot(h, M, out=ul)
                 else:
@@ -506,7 +484,8 @@ class PerSampleSGD:
                     sub(ones_t, t_row, out=t_row)
                 elif hidden == _RELU:
                     sign_fn(row[:t_width], out=t_row)
-            # Output delta (stored with sign +1).
+            # Output delta (stored with sign +1), inlined (see the module docstring):
+            # SquaredErrorLoss.delta = (a - y) * a (1 - a), CrossEntropyLoss.delta = a - y.
             a_out = outs[last]
             d_out = out_delta if L > 1 else d0
             if sse:
@@ -532,237 +511,10 @@ class PerSampleSGD:
 
 def per_sample_epoch(network: Network, x: np.ndarray, y: np.ndarray, labels: np.ndarray,
                      order: np.ndarray, batch_size: int, optimiser: Optimiser,
-                     control: RunControl) -> EpochTally:
+                     control: EpochControl) -> EpochTally:
     """One epoch of per-sample plain SGD, like ``sgd_epoch`` with ``batch_size`` 1 but faster.
 
     Stateless (a fresh ``PerSampleSGD`` per call); a run should keep one ``PerSampleSGD`` instead.
     """
     return PerSampleSGD()(network, x, y, labels, order, batch_size, optimiser, control)
 
-
-# --------------------------------------------------------------------------------------------------
-# Mini-batch SGD
-# --------------------------------------------------------------------------------------------------
-
-class _MiniBatchBuffers:
-    """Per-layer arrays for batches of up to ``batch`` rows, and their views for a batch of ``nb`` rows
-    (``views(nb)``; only two sizes occur in an epoch: the batch size and the last batch's)."""
-
-    def __init__(self, network: Network, batch: int, inputs: int) -> None:
-        n = network.sizes[1:]
-        self.L = L = network.num_layers
-        self.sizes = network.sizes
-        self.batch = batch
-        self.hidden = _KINDS[network.activation]
-        self.sse = network.loss == "sse"
-        self.xb = np.empty((batch, inputs))
-        self.xb_bytes = np.empty((batch, inputs), dtype=np.uint8)
-        self.yb = np.empty((batch, n[-1]))
-        self.z = [np.empty((batch, k)) for k in n]
-        self.a = [np.empty((batch, k)) for k in n]
-        self.delta = [np.empty((batch, k)) for k in n]
-        self.prime = [np.empty((batch, k)) for k in n]
-        self.mask = [np.empty((batch, k), dtype=bool) for k in n]
-        self.step_w = [np.empty((n[l], network.sizes[l])) for l in range(L)]
-        self.step_b = [np.empty(k) for k in n]
-        self.decay = [np.empty((n[l], network.sizes[l])) for l in range(L)]
-        self.row_max = np.empty((batch, 1))
-        self.row_sum = np.empty((batch, 1))
-        self._outputs = np.empty((0, n[-1]))
-        self._out_z = np.empty((0, n[-1]))
-        self._views: dict[int, tuple] = {}
-
-    def views(self, nb: int) -> tuple:
-        """``(xb, yb, forward, backward, m, s)`` for a batch of ``nb`` rows: per layer, from the first,
-        ``forward[l] = (z, a, a_in, kind)``; per layer, from the last, ``backward = (delta, a_in,
-        step_w, step_b, below, prime, mask)`` where ``below`` is the delta of the layer underneath."""
-        if nb not in self._views:
-            L = self.L
-            xb = self.xb[:nb]
-            z = [t[:nb] for t in self.z]
-            a = [t[:nb] for t in self.a]
-            delta = [t[:nb] for t in self.delta]
-            prime = [t[:nb] for t in self.prime]
-            mask = [t[:nb] for t in self.mask]
-            a_in = [xb] + a[:-1]
-            forward = tuple((z[l], a[l], a_in[l], self.hidden if l < L - 1 else (_SIGMOID if self.sse
-                                                                                  else _SOFTMAX))
-                            for l in range(L))
-            backward = tuple((delta[l], a_in[l], self.step_w[l], self.step_b[l],
-                              delta[l - 1] if l else None, prime[l - 1] if l else None,
-                              mask[l - 1] if l else None) for l in range(L - 1, -1, -1))
-            self._views[nb] = (xb, self.yb[:nb], forward, backward, prime[L - 1], self.row_max[:nb],
-                               self.row_sum[:nb])
-        return self._views[nb]
-
-    def epoch_outputs(self, samples: int) -> tuple[np.ndarray, np.ndarray]:
-        if self._outputs.shape[0] < samples:
-            self._outputs = np.empty((samples, self._outputs.shape[1]))
-            self._out_z = np.empty((samples, self._outputs.shape[1]))
-        return self._outputs, self._out_z
-
-
-class MiniBatchSGD:
-    """Mini-batch SGD with optional momentum and weight decay, fast; an epoch function for one run.
-
-    Call it like ``sgd_epoch``; it performs the same updates (``Optimiser.step``'s rule, the same
-    ``optimiser.velocities``) with preallocated buffers. One difference in how, not what: the output
-    delta is scaled by ``lr / batch`` once, so every gradient below it already is a step.
-    """
-
-    def __init__(self) -> None:
-        self._buffers: _MiniBatchBuffers | None = None
-        self._key: tuple | None = None
-        self._x_seen: np.ndarray | None = None
-        self._x_bytes: np.ndarray | None = None
-
-    def __repr__(self) -> str:
-        return "MiniBatchSGD()"
-
-    def _compact(self, x: np.ndarray) -> np.ndarray | None:
-        """A uint8 copy of ``x`` when every value is a whole number in 0..255 (the digits are 0/1),
-        from the second epoch with the same ``x`` object on (a run with shifted images gets a new
-        ``x`` every epoch and never pays for it). Gathering a batch from it moves 8 times fewer bytes.
-        """
-        if x is not self._x_seen:
-            self._x_seen, self._x_bytes = x, None
-            return None
-        if self._x_bytes is None:
-            small = x.astype(np.uint8)
-            self._x_bytes = small if np.array_equal(small, x) else np.empty(0, dtype=np.uint8)
-        return self._x_bytes if self._x_bytes.size else None
-
-    def __call__(self, network: Network, x: np.ndarray, y: np.ndarray, labels: np.ndarray,
-                 order: np.ndarray, batch_size: int, optimiser: Optimiser,
-                 control: RunControl) -> EpochTally:
-        order = np.asarray(order)
-        if len(order) == 0:
-            return _tally()
-        if x.dtype != np.float64:
-            x = x.astype(np.float64)
-        y = np.asarray(y, dtype=np.float64)
-        key = (network.sizes, network.activation, network.loss, batch_size, x.shape[1])
-        if self._buffers is None or self._key != key:
-            self._buffers = _MiniBatchBuffers(network, batch_size, x.shape[1])
-            self._key = key
-        x_bytes = self._compact(x)
-        with np.errstate(over="ignore", under="ignore"):
-            return self._epoch(network, self._buffers, x, x_bytes, y, labels, order, batch_size,
-                               optimiser, control)
-
-    @staticmethod
-    def _epoch(network: Network, buf: _MiniBatchBuffers, x: np.ndarray, x_bytes: np.ndarray | None,
-               y: np.ndarray, labels: np.ndarray, order: np.ndarray, batch_size: int,
-               optimiser: Optimiser, control: RunControl) -> EpochTally:
-        dot, exp, add, sub, mul, take = np.dot, np.exp, np.add, np.subtract, np.multiply, np.take
-        add_reduce, max_reduce = np.add.reduce, np.maximum.reduce
-        L, hidden, sse = buf.L, buf.hidden, buf.sse
-        lr, mu, wd = float(optimiser.lr), float(optimiser.momentum), float(optimiser.weight_decay)
-        plain = mu == 0.0 and wd == 0.0
-        if not plain and not optimiser.velocities:
-            optimiser.velocities = [np.zeros_like(p) for p in network.parameters()]
-        # Per layer, from the last: (W, b, vW, vb, decay buffer).
-        params = tuple((network.weights[l], network.biases[l],
-                        optimiser.velocities[2 * l] if not plain else None,
-                        optimiser.velocities[2 * l + 1] if not plain else None, buf.decay[l])
-                       for l in range(L - 1, -1, -1))
-        weights_t = [w.T for w in network.weights]
-        biases = network.biases
-        n = len(order)
-        outputs, out_z = buf.epoch_outputs(n)
-        done = 0
-        stopped = False
-        for start in range(0, n, batch_size):
-            if control.checkpoint():
-                stopped = True
-                break
-            rows = order[start:start + batch_size]
-            nb = len(rows)
-            xb, yb, forward, backward, out_prime, m, s = buf.views(nb)
-            if x_bytes is None:
-                take(x, rows, axis=0, out=xb, mode="clip")
-            else:
-                xb_bytes = buf.xb_bytes[:nb]
-                take(x_bytes, rows, axis=0, out=xb_bytes, mode="clip")
-                np.copyto(xb, xb_bytes)
-            take(y, rows, axis=0, out=yb, mode="clip")
-            # Forward: z = a W^T + b, a = f(z), layer by layer.
-            l = 0
-            for z, a, a_in, kind in forward:
-                dot(a_in, weights_t[l], out=z)
-                add(z, biases[l], out=z)
-                l += 1
-                if kind == _SIGMOID:                 # 1 / (1 + exp(-z)); exp may overflow to inf: a = 0
-                    np.negative(z, out=a)
-                    exp(a, out=a)
-                    add(a, 1.0, out=a)
-                    np.reciprocal(a, out=a)
-                elif kind == _SOFTMAX:
-                    max_reduce(z, axis=1, keepdims=True, out=m)
-                    sub(z, m, out=a)
-                    exp(a, out=a)
-                    add_reduce(a, axis=1, keepdims=True, out=s)
-                    np.divide(a, s, out=a)
-                elif kind == _TANH:
-                    np.tanh(z, out=a)
-                else:
-                    np.maximum(z, 0.0, out=a)
-            out = a
-            outputs[start:start + nb] = out
-            if not sse:
-                out_z[start:start + nb] = z
-            # Output delta dC/dz, times lr / nb so that the gradients below are the steps themselves.
-            delta = backward[0][0]
-            sub(out, yb, out=delta)
-            if sse:
-                sub(1.0, out, out=out_prime)
-                mul(out_prime, out, out=out_prime)
-                mul(delta, out_prime, out=delta)
-            mul(delta, lr / nb, out=delta)
-            # Backward: each layer's delta below from this layer's weights before their update.
-            for (delta, a_in, step_w, step_b, below, prime, mask), (w, b, vw, vb, decay) in zip(backward, params):
-                dot(delta.T, a_in, out=step_w)             # lr * dC/dW, averaged over the batch
-                add_reduce(delta, axis=0, out=step_b)
-                if below is not None:
-                    dot(delta, w, out=below)
-                    if hidden == _SIGMOID:
-                        sub(1.0, a_in, out=prime)
-                        mul(prime, a_in, out=prime)
-                        mul(below, prime, out=below)
-                    elif hidden == _TANH:
-                        mul(a_in, a_in, out=prime)
-                        sub(1.0, prime, out=prime)
-                        mul(below, prime, out=below)
-                    else:
-                        np.greater(a_in, 0.0, out=mask)
-                        mul(below, mask, out=below)
-                if plain:
-                    sub(w, step_w, out=w)
-                    sub(b, step_b, out=b)
-                else:
-                    # v <- mu v - lr (g + lambda W); W <- W + v (biases are not decayed).
-                    if wd:
-                        mul(w, lr * wd, out=decay)
-                        add(step_w, decay, out=step_w)
-                    mul(vw, mu, out=vw)
-                    sub(vw, step_w, out=vw)
-                    add(w, vw, out=w)
-                    mul(vb, mu, out=vb)
-                    sub(vb, step_b, out=vb)
-                    add(b, vb, out=b)
-            done += nb
-        seen = order[:done]
-        y_seen = y[seen]
-        if sse:
-            loss_sum = float(np.sum(0.5 * np.sum((outputs[:done] - y_seen) ** 2, axis=1)))
-        else:
-            loss_sum = float(np.sum(-np.sum(y_seen * log_softmax(out_z[:done]), axis=1)))
-        hits = int(np.count_nonzero(np.argmax(outputs[:done], axis=1) == labels[seen]))
-        return _tally(loss_sum, hits, done, stopped)
-
-
-def minibatch_epoch(network: Network, x: np.ndarray, y: np.ndarray, labels: np.ndarray,
-                    order: np.ndarray, batch_size: int, optimiser: Optimiser,
-                    control: RunControl) -> EpochTally:
-    """One epoch of mini-batch SGD, like ``sgd_epoch`` but faster. Stateless (fresh buffers per call)."""
-    return MiniBatchSGD()(network, x, y, labels, order, batch_size, optimiser, control)

@@ -1,28 +1,22 @@
-"""The fast epoch functions against the readable ``sgd_epoch`` and against the tutorial's own code.
+"""The fast kernels against the readable ``sgd_epoch``: the two engines of a run held together.
 
 ``sgd_epoch`` is the oracle: the fast kernels must make the same updates (to 1e-12; only the order
-of additions differs), report the same tally, and stop at the same sample with the same model.
+of additions differs), report the same tally, and stop at the same sample with the same model. The
+tutorial's own code is the oracle of both engines in ``test_training.py``.
 """
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import replace
-from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
 
-from studio.core.data import load_dataset
-from studio.core.fast_sgd import (MiniBatchSGD, PerSampleSGD, minibatch_epoch, per_sample_applies,
-                                  per_sample_epoch)
-from studio.core.network import Network, one_hot
-from studio.core.training import (PRESETS, EpochFinished, EpochTally, Optimiser, RunControl,
-                                  TrainingConfig, choose_epoch_function, sgd_epoch, train)
-
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-ARTICLE_NET = SHARED / "baselines" / "article_net.py"
-DIGITS = SHARED / "datasets" / "digits"
+from studio.core.kernel_minibatch import MiniBatchSGD, minibatch_epoch
+from studio.core.kernel_per_sample import PerSampleSGD, per_sample_applies, per_sample_epoch
+from studio.core.network import LOSS_FUNCTIONS, CrossEntropyLoss, Network, SquaredErrorLoss, one_hot
+from studio.core.sgd import EpochTally, Optimiser, sgd_epoch
+from studio.core.training import PRESETS, EpochFinished, RunControl, TrainingConfig, choose_epoch_function, train
+from tests.helpers import tiny_dataset
 
 SIZES = [(12, 5), (12, 6, 4), (12, 5, 4, 3), (12, 7, 5, 4, 3)]
 
@@ -289,44 +283,9 @@ def test_runs_choose_the_kernel_that_computes_their_settings() -> None:
     assert choose_epoch_function(article) is not choose_epoch_function(article)
 
 
-def _article_net() -> ModuleType:
-    if not ARTICLE_NET.exists() or not DIGITS.exists():
-        pytest.skip(f"needs {ARTICLE_NET} and {DIGITS}: the shared reference code and data sit beside "
-                    "the repository only on the project's own machines and CI")
-    spec = importlib.util.spec_from_file_location("article_net", ARTICLE_NET)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_the_article_preset_makes_the_tutorials_updates_on_the_real_data() -> None:
-    article_net = _article_net()
-    dataset = load_dataset(DIGITS)
-    config = replace(PRESETS["article"], max_epochs=2)
-    network = config.build_network()
-    events = [e for e in train(network, dataset, config) if isinstance(e, EpochFinished)]
-    assert len(events) == 2
-
-    baseline = article_net.Net(config.seed)
-    x = dataset.train.images.astype(np.float64)
-    labels = [int(v) for v in dataset.train.labels]
-    order = np.random.default_rng(config.seed).permutation(len(labels))
-    for event in events:
-        _, accuracy = baseline.train_epoch(x, labels, order)
-        assert event.train_accuracy == pytest.approx(accuracy, abs=1e-12)
-    theirs = [baseline.W1, baseline.b1, baseline.W2, baseline.b2, baseline.W3, baseline.b3]
-    for ours, reference in zip(network.parameters(), theirs):
-        np.testing.assert_allclose(ours, reference.reshape(ours.shape), rtol=0, atol=1e-9)
-
-
 def test_a_run_with_the_fast_kernel_matches_a_run_with_sgd_epoch() -> None:
     # Through train(): shifted images (new data every epoch) and the per-sample cache.
-    from studio.core.data import Dataset, Split
-    rng = np.random.default_rng(0)
-    images = (rng.random((40, 1024)) < 0.3).astype(np.uint8)
-    labels = rng.integers(0, 10, 40).astype(np.int64)
-    split = Split(images, labels, tuple(f"{l}_{i}.txt" for i, l in enumerate(labels)))
-    dataset = Dataset("tiny", "memory", split, split)
+    dataset = tiny_dataset(per_class=4, test_per_class=2)
     for shift in (0, 1):
         config = TrainingConfig(hidden=(6,), init="xavier", lr=0.2, shift=shift, max_epochs=3)
         fast_net, slow_net = config.build_network(), config.build_network()
@@ -336,3 +295,74 @@ def test_a_run_with_the_fast_kernel_matches_a_run_with_sgd_epoch() -> None:
         assert [e.train_accuracy for e in fast] == [e.train_accuracy for e in slow]
         for p, q in zip(fast_net.parameters(), slow_net.parameters()):
             np.testing.assert_allclose(p, q, rtol=0, atol=1e-12)
+
+
+# --------------------------------------------------------------------------------------------------
+# The two engines of a run: readable (sgd_epoch) and fast (the kernels), on every activation x loss
+# --------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+@pytest.mark.parametrize("loss", ["sse", "ce"])
+@pytest.mark.parametrize("batch_size, momentum, decay", [(1, 0.0, 0.0), (7, 0.9, 1e-3)])
+def test_the_readable_and_fast_engines_train_the_same_network(activation: str, loss: str, batch_size: int,
+                                                              momentum: float, decay: float) -> None:
+    dataset = tiny_dataset(per_class=3, test_per_class=1)
+    config = TrainingConfig(hidden=(9, 7), activation=activation, loss=loss, init="xavier", lr=0.1,
+                            batch_size=batch_size, momentum=momentum, weight_decay=decay,
+                            order="shuffle", max_epochs=4, seed=5)
+    runs = {}
+    for engine in ("readable", "fast"):
+        engine_config = replace(config, engine=engine)
+        network = engine_config.build_network()
+        events = [e for e in train(network, dataset, engine_config) if isinstance(e, EpochFinished)]
+        runs[engine] = network, events
+    kernel = choose_epoch_function(config)
+    assert isinstance(kernel, PerSampleSGD if batch_size == 1 else MiniBatchSGD)
+    assert choose_epoch_function(replace(config, engine="readable")) is sgd_epoch
+    (readable, slow), (fast, quick) = runs["readable"], runs["fast"]
+    assert len(slow) == len(quick) == 4
+    for p, q in zip(fast.parameters(), readable.parameters()):
+        np.testing.assert_allclose(p, q, rtol=0, atol=1e-9)
+    assert not np.allclose(readable.weights[0], config.build_network().weights[0])   # it did train
+    for a, b in zip(quick, slow):
+        assert a.train_accuracy == b.train_accuracy and a.test_accuracy == b.test_accuracy
+        assert a.train_loss == pytest.approx(b.train_loss, rel=1e-9)
+
+
+class _EditedSquaredError(SquaredErrorLoss):
+    """Squared error whose ``fn`` is twice the usual: a learner's edit to the loss object."""
+
+    @staticmethod
+    def fn(z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return np.sum((a - y) ** 2, axis=1)
+
+
+class _EditedCrossEntropy(CrossEntropyLoss):
+    """Cross-entropy whose ``delta`` is halved (as if a factor had been added to the formula)."""
+
+    @staticmethod
+    def delta(z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return 0.5 * (a - y)
+
+
+def test_editing_a_loss_object_changes_both_engines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernels read the loss (and, for mini-batches, the output delta) from network.LOSS_FUNCTIONS."""
+    dataset = tiny_dataset(per_class=3, test_per_class=0)
+
+    def run(config: TrainingConfig) -> tuple[Network, list[EpochFinished]]:
+        network = config.build_network()
+        return network, [e for e in train(network, dataset, config) if isinstance(e, EpochFinished)]
+
+    base = TrainingConfig(hidden=(5,), init="xavier", lr=0.2, max_epochs=2, order="dataset")
+    _, plain = run(base)
+    monkeypatch.setitem(LOSS_FUNCTIONS, "sse", _EditedSquaredError)
+    for engine in ("readable", "fast"):
+        _, edited = run(replace(base, engine=engine))
+        assert [e.train_loss for e in edited] == pytest.approx([2 * e.train_loss for e in plain], rel=1e-9)
+
+    ce = replace(base, loss="ce", batch_size=4, momentum=0.5)
+    before, _ = run(ce)
+    monkeypatch.setitem(LOSS_FUNCTIONS, "ce", _EditedCrossEntropy)
+    after = {engine: run(replace(ce, engine=engine))[0] for engine in ("readable", "fast")}
+    np.testing.assert_allclose(after["fast"].weights[0], after["readable"].weights[0], rtol=0, atol=1e-12)
+    assert not np.allclose(after["fast"].weights[0], before.weights[0])
