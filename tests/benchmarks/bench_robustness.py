@@ -9,7 +9,7 @@ For each seed:
     on the tutorial's real testDigits;
 with the wall and CPU seconds of each run (training only), then the means. ``--only real`` or
 ``--only synthetic`` runs one of the two (half the time, when tuning the augmentations or the
-synthesiser). Targets (issue 12): (a)
+synthesiser); the columns of the other print as nan. Targets (issue 12): (a)
 >= 90% on MNIST while >= 99.0% on testDigits, (b) >= 97%, a run under 20 s on a 2-core machine.
 
 Needs ../shared/datasets (digits/ and mnist-t10k/) beside the repository. Wall time on a shared,
