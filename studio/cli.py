@@ -125,7 +125,9 @@ def invoked_as(argv0: str | None = None) -> str:
     """How the user started the command line, for usage hints: ``python -m studio`` when run as a
     module, else the script's name (``backprop-studio``)."""
     name = Path(sys.argv[0] if argv0 is None else argv0).name
-    return "python -m studio" if name in ("__main__.py", "-m", "") else name
+    if name == "__main__.py":
+        return "python -m studio"
+    return PROG if name in ("", "-c", "-m") else name
 
 
 def build_parser(prog: str = PROG) -> ArgumentParser:

@@ -141,6 +141,8 @@ def _box(ink: np.ndarray, style: DigitStyle) -> np.ndarray:
     """``(1, h, w)`` float ink -> ``(32, 32)`` bool: its bounding box resampled to ``style``'s box."""
     mask = ink[0] >= 0.5
     rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+    if rows.size == 0:             # a few stray pixels can vanish when resampled: nothing to box
+        return np.zeros((SIDE, SIDE), dtype=bool)
     top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     scale_y = style.height / (bottom - top)
     width = float(np.clip((right - left) * scale_y, style.min_width, style.max_width))

@@ -25,5 +25,7 @@ def _default_dataset() -> Path:
 #: (``data/synthetic`` in a checkout, the same files inside the package once installed).
 DEFAULT_DATASET: Path = _default_dataset()
 
-#: Pictures and other resources for documentation (e.g. ``screenshot.png``).
-RESOURCES: Path = PROJECT_ROOT / "resources"
+#: The lessons and pictures for documentation (e.g. ``screenshot.png``): ``resources/`` in a checkout;
+#: once installed, the lessons ship inside the package as ``studio.builtin_resources``.
+RESOURCES: Path = (PROJECT_ROOT / "resources" if (PROJECT_ROOT / "resources" / "lessons").is_dir()
+                   else Path(studio.__file__).resolve().parent / "builtin_resources")

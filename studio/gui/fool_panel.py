@@ -291,9 +291,25 @@ class FoolPanel(QWidget):
             self._update_legend()
         self._update_buttons()
 
+    def _pixels_the_network_reads(self) -> np.ndarray:
+        """The pad's drawing as the network reads it. With "Normalise like the data" on, that is a
+        resized copy, so flips found on it would land on other pixels of the drawing: the drawing is
+        replaced by that copy and normalising is turned off, so that pad, outputs and flips agree."""
+        preview = self._pad_panel.input_preview
+        image = self._pad_panel.image()
+        if preview.normalising():
+            seen = preview.network_input(image)
+            preview.set_normalising(False)
+            if not np.array_equal(seen, image):
+                self._set_drawing(seen)
+                self.status_label.setText("Fooling flips the pixels the network reads: the pad now shows your "
+                                          "drawing as the network saw it, and normalising is off.")
+            image = self._pad_panel.image()
+        return image
+
     @Slot()
     def _on_say_button_clicked(self) -> None:
-        network, image = self._network(), self._pad_panel.image()
+        network, image = self._network(), self._pixels_the_network_reads()
         if network is None or not image.any():
             return
         original = int(np.argmax(fooling.outputs_of(network, image)))
@@ -302,7 +318,7 @@ class FoolPanel(QWidget):
 
     @Slot()
     def _on_unsure_button_clicked(self) -> None:
-        network, image = self._network(), self._pad_panel.image()
+        network, image = self._network(), self._pixels_the_network_reads()
         if network is None or not image.any():
             return
         self._start_search(job(fooling.improved_search, network, image, fooling.unsure_goal()),
@@ -313,6 +329,7 @@ class FoolPanel(QWidget):
         network, target = self._network(), self.target()
         if network is None or target is None:
             return
+        self._pad_panel.input_preview.set_normalising(False)     # the image it builds is read as it is
         self._start_search(job(fooling.fooling_image, network, target, max_steps=FOOLING_MAX_STEPS,
                                restarts=FOOLING_RESTARTS),
                            f"Building an image the network calls {target} with 99% confidence...")
@@ -450,7 +467,7 @@ class FoolPanel(QWidget):
         """Recompute the overlay for the current drawing and network (on the overlay thread)."""
         if not self.looks_action.isChecked() or self._showing_flips:
             return
-        network, image = self._network(), self._pad_panel.image()
+        network, image = self._network(), self._pixels_the_network_reads()
         if network is None or not image.any():
             self._changes = None
             self._pad_panel.pad.set_overlay(None)

@@ -30,7 +30,8 @@ from studio.gui.app import startup_datasets
 assert '{root}' not in studio.__file__, studio.__file__
 first = startup_datasets(None, None)[0]
 dataset = open_data_source(first)
-print(first == DEFAULT_DATASET, len(dataset.train), len(dataset.test))
+from studio.core.lessons import load_chapters
+print(first == DEFAULT_DATASET, len(dataset.train), len(dataset.test), len(load_chapters()))
 """
 
 
@@ -44,7 +45,7 @@ def test_the_package_list_names_every_package() -> None:
 @pytest.mark.skipif(importlib.util.find_spec("wheel") is None and int(
     __import__("setuptools").__version__.split(".")[0]) < 70,
     reason="building a wheel with this setuptools needs the 'wheel' package (pip install -e '.[test]')")
-def test_an_installed_wheel_opens_its_built_in_data_set(tmp_path: Path) -> None:
+def test_an_installed_wheel_opens_its_built_in_data_set_and_lessons(tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
                     "--disable-pip-version-check", "-w", str(wheels), str(ROOT)],
@@ -66,4 +67,4 @@ def test_an_installed_wheel_opens_its_built_in_data_set(tmp_path: Path) -> None:
     result = subprocess.run([str(python), "-c", _CHECK.format(root=str(ROOT))], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["True", "1934", "946"]
+    assert result.stdout.split() == ["True", "1934", "946", "7"]        # the data set and the 7 lessons

@@ -25,6 +25,7 @@ def test_a_mistake_under_python_m_studio_points_to_python_m_studio() -> None:
 def test_invoked_as_names_the_script_or_the_module() -> None:
     assert invoked_as("/x/studio/__main__.py") == "python -m studio"
     assert invoked_as("/usr/bin/backprop-studio") == "backprop-studio"
+    assert invoked_as("-c") == "backprop-studio"          # python -c "...": no script name to show
 
 
 def test_predict_aligns_its_numbers_under_a_header_of_digits(tmp_path: Path) -> None:

@@ -84,3 +84,14 @@ def test_the_tutorial_style_constant_is_what_style_of_measures() -> None:
     style = style_of(load_dataset(require_shared(DIGITS)).train.images)
     for name in ("height", "min_width", "max_width", "centre_x", "centre_y", "fill", "stroke_width"):
         assert getattr(style, name) == pytest.approx(getattr(TUTORIAL_STYLE, name), abs=0.01), name
+
+
+def test_a_few_stray_pixels_never_break_normalisation() -> None:
+    # Seen on the pad: a fooling image of two pixels; one pixel, a corner, a row of dots.
+    rng = np.random.default_rng(0)
+    drawings = [np.isin(np.arange(1024), [41, 275, 314, 521, 649])]          # scattered dots
+    drawings += [np.isin(np.arange(1024), rng.choice(1024, rng.integers(1, 6), replace=False))
+                 for _ in range(200)]
+    for drawing in drawings:
+        out = normalise_drawing(drawing.astype(np.uint8))
+        assert out.shape == (1024,) and set(np.unique(out)) <= {0, 1}
