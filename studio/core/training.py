@@ -260,9 +260,9 @@ def needs_new_network(a: TrainingConfig, b: TrainingConfig) -> bool:
 #: (rotate, scale, shear, thickness, elastic; 30% of the images kept as they are each epoch), 80
 #: epochs. Trained on trainingDigits alone, seeds 0/1/2 read 99.47/99.37/99.37% of testDigits (mean
 #: 99.40%) and 90.45/89.68/88.06% of MNIST t10k converted by the studio's import (mean 89.40%;
-#: without augmentation seed 0 read 99.26% and 78.6%); trained on data/synthetic alone, 95.0/94.1/
-#: 94.1% of the real testDigits (mean 94.4%). A run took 14-17 CPU seconds (15-31 s wall) on the
-#: 2-core machine while others used it (tests/benchmarks/bench_robustness.py, 2026-12-02).
+#: without augmentation seed 0 read 99.26% and 78.6%); trained on data/synthetic alone, 96.62/95.67/
+#: 92.92% of the real testDigits (mean 95.07%). A run took 13.7-14.2 CPU seconds (about 14 s wall,
+#: load average 1.8-2.3 on the 2-core machine; tests/benchmarks/bench_robustness.py, 2026-12-02 04:04 UTC).
 #: ``fast`` is the quickest to 97% test accuracy on the tutorial's digits: a small tanh layer, Xavier
 #: weights, cross-entropy, batches of 32 with momentum (3 epochs, about 0.05 s, with seed 0; 2 to 5
 #: epochs with other seeds).

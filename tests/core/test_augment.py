@@ -21,8 +21,8 @@ def bar(height: int = 20, width: int = 4) -> np.ndarray:
 
 
 def principal_angle(image: np.ndarray) -> float:
-    """Angle in degrees of the ink's principal axis from the vertical, positive when the top leans left
-    in (x right, y down) coordinates, i.e. the bar turned clockwise on screen... measured as atan2."""
+    """Angle in degrees of the ink's principal axis from straight down, atan2(vx, vy) in (x right, y
+    down) coordinates: positive when the axis's lower end points right of straight down."""
     rows, cols = np.nonzero(image.reshape(32, 32))
     x, y = cols - cols.mean(), rows - rows.mean()
     cov = np.cov(np.stack([x, y]))
