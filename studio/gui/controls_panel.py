@@ -50,6 +50,9 @@ from studio.core.training import (EARLY_STOPPING_DESCRIPTION, ENGINE_DESCRIPTION
 from studio.gui.qt_helpers import ReservedHeightLabel
 
 #: Settings that define the network itself: changing one means a new network (a new run).
+#: The longest list of augmentations the Augment button spells out; a longer one is summed up.
+AUGMENT_TEXT_CHARS = 28
+
 LOCKED_TIP = "Locked while a run is live: Reset or stop to change."
 
 MY_DIGITS_TIP = ("Add your own drawings (saved with \"Add to my digits as...\" under the pad) to the "
@@ -487,7 +490,10 @@ class ControlsPanel(QWidget):
 
     def _update_notes(self) -> None:
         chosen = [name for name, action in self.augment_actions.items() if action.isChecked()]
-        self.augment_button.setText(", ".join(chosen) if chosen else "none")
+        text = ", ".join(chosen) if chosen else "none"
+        if len(text) > AUGMENT_TEXT_CHARS:       # the button must not widen the settings panel
+            text = "all five" if len(chosen) == len(AUGMENTS) else f"{len(chosen)} of {len(AUGMENTS)}: {chosen[0]}, ..."
+        self.augment_button.setText(text)
         self.init_note.setText(INIT_DESCRIPTIONS.get(self.init_combo.currentData(), ""))
         try:
             parse_hidden(self.hidden_edit.text())

@@ -296,3 +296,13 @@ def test_hidden_layers_typed_with_dashes_like_the_command_line(qtbot: QtBot, pan
     panel.hidden_edit.clear()
     qtbot.keyClicks(panel.hidden_edit, "32-16")
     assert panel.hidden_edit.text() == "32-16" and panel.config().hidden == (32, 16)
+
+
+def test_every_augmentation_on_does_not_widen_the_settings(qtbot: QtBot, panel: ControlsPanel) -> None:
+    panel.set_config(replace(PRESETS["fast"], augment=()))
+    width = panel.minimumSizeHint().width()
+    panel.set_config(PRESETS["best"])                            # all five
+    assert panel.augment_button.text() == "all five"
+    assert panel.minimumSizeHint().width() <= width
+    panel.set_config(replace(PRESETS["best"], augment=("rotate", "scale", "shear", "thickness")))
+    assert panel.augment_button.text() == "4 of 5: rotate, ..."
