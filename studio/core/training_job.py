@@ -374,9 +374,11 @@ class TrainingJob:
                     if self._finished or not self._receiver.poll(0):
                         break
         except (EOFError, OSError):    # end of file, perhaps in the middle of a message: it died
-            self._process.join(EXIT_TIMEOUT)
-            events.append(self._lost(f"The training process ended unexpectedly (exit code "
-                                     f"{self._process.exitcode})"))
+            code = None                # (or never started: start_processes raised)
+            if self._process is not None:
+                self._process.join(EXIT_TIMEOUT)
+                code = self._process.exitcode
+            events.append(self._lost(f"The training process ended unexpectedly (exit code {code})"))
             return events
         if not self._finished and self.control.stop_requested:
             if self._stop_deadline is None:
