@@ -21,9 +21,8 @@ from typing import Sequence, TextIO
 import numpy as np
 
 from studio.core.augment import AUGMENTS, parse_augment
-from studio.core.data import MAX_FILE_BYTES, DataError, parse_digit_text
+from studio.core.data import DataError, read_digit_file
 from studio.core.evaluation import confusion_matrix
-from studio.core.file_limits import FileRefused, read_file_capped
 from studio.core.model_file import MAX_LAYERS, MAX_PARAMETERS, ModelFileError, check_digit_model, load_model, \
     save_model
 from studio.core.network import (ACTIVATION_DESCRIPTIONS, ACTIVATIONS, BIAS_INIT_DESCRIPTIONS, BIAS_INITS,
@@ -421,17 +420,7 @@ def run_predict(args: argparse.Namespace, out: TextIO) -> int:
     results = []
     for name in args.files:
         path = Path(name)
-        try:
-            # Capped: a digit file is ~1 KB; /dev/zero or a 2 GB file must not be read whole.
-            data = read_file_capped(path, MAX_FILE_BYTES)
-        except FileRefused as error:
-            raise DataError(f"{path}: {error}") from None
-        except OSError as error:
-            raise DataError(f"{path}: cannot read the file ({error.strerror or error})") from None
-        if len(data) > MAX_FILE_BYTES:
-            raise DataError(f"{path}: is too large for a digit file (over {MAX_FILE_BYTES} bytes); expected "
-                            f"32 lines of 32 '0'/'1' characters")
-        image = parse_digit_text(data, str(path))
+        image = read_digit_file(path)      # capped: a digit file is ~1 KB
         results.append((str(path), network.predict_proba(image[None].astype(np.float64))[0]))
     width = max([len("file")] + [len(path) + 1 for path, _ in results])
     kind = "probabilities" if network.loss == "ce" else "outputs"

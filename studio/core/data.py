@@ -53,7 +53,7 @@ import numpy as np
 
 # LoadCancelled and Progress are imported here too so that callers of the loaders find them beside them.
 from studio.core.file_limits import LoadCancelled  # noqa: F401  (re-exported for the loaders' callers)
-from studio.core.file_limits import (FileRefused, Progress, check_regular_file, read_zip_member,
+from studio.core.file_limits import (FileRefused, Progress, check_regular_file, read_file_capped, read_zip_member,
                                      report, shorten, zip_entry_count)
 
 SIDE = 32
@@ -160,6 +160,23 @@ def parse_digit_name(name: str) -> tuple[int, int] | None:
     """``"3_17.txt"`` -> ``(3, 17)`` (label, sequence number); ``None`` if the name is not LABEL_SEQ.txt."""
     match = _NAME.fullmatch(name)
     return (int(match[1]), int(match[2])) if match else None
+
+
+def read_digit_file(path: str | os.PathLike[str]) -> np.ndarray:
+    """One digit file (32 lines of 32 '0'/'1') -> ``(1024,)`` uint8 0/1. Only a regular file is opened
+    (a FIFO would block) and at most ``MAX_FILE_BYTES`` + 1 bytes are read (a digit file is ~1 KB; a
+    2 GB file or /dev/zero is refused). ``DataError`` names the file and what is wrong."""
+    name = os.fspath(path)
+    try:
+        data = read_file_capped(path, MAX_FILE_BYTES)
+    except FileRefused as error:
+        raise DataError(f"{name}: {error}") from None
+    except OSError as error:
+        raise DataError(f"{name}: cannot read the file ({error.strerror or error})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise DataError(f"{name}: is too large for a digit file (over {MAX_FILE_BYTES} bytes); expected "
+                        f"32 lines of 32 '0'/'1' characters")
+    return parse_digit_text(data, name)
 
 
 def parse_digit_text(data: bytes, name: str) -> np.ndarray:

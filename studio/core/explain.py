@@ -25,13 +25,12 @@ import html
 import math
 import os
 import re
-import stat
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
-from studio.core.data import MAX_FILE_BYTES, DataError, parse_digit_text
+from studio.core import data
 from studio.core.diagnostics import SIGMOID_HIGH, SIGMOID_LOW, TANH_SATURATION
 from studio.core.network import ACTIVATION_FUNCTIONS, LOSS_FUNCTIONS, ForwardPass, Gradients, Network
 from studio.core.training import Optimiser
@@ -569,20 +568,8 @@ def model_learning_rate(info: dict) -> float:
 
 
 def read_digit_file(path: str | os.PathLike[str]) -> np.ndarray:
-    """One digit file (32 lines of 32 '0'/'1') as a (1024,) float image; ``DataError`` naming the file
-    for anything else. Only a regular file is opened (a FIFO would block) and at most
-    ``MAX_FILE_BYTES`` + 1 bytes are read."""
-    name = os.fspath(path)
-    try:
-        if not stat.S_ISREG(os.stat(name).st_mode):
-            raise DataError(f"{name}: is not a regular file; expected a digit file (32 lines of 32 0/1)")
-        with open(name, "rb") as file:
-            data = file.read(MAX_FILE_BYTES + 1)
-    except OSError as error:
-        raise DataError(f"{name}: cannot be read ({error.strerror or error})") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise DataError(f"{name}: is too large for a digit file (over {MAX_FILE_BYTES} bytes)")
-    return parse_digit_text(data, name).astype(np.float64)
+    """One digit file as a (1024,) float image (``data.read_digit_file``: capped, regular files only)."""
+    return data.read_digit_file(path).astype(np.float64)
 
 
 def format_text(walk: Walkthrough) -> str:

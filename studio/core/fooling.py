@@ -32,14 +32,14 @@ Left out: statistics over a data split (``fragility``), and anything on screen.
 from __future__ import annotations
 
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Literal
 
 import numpy as np
 
-from studio.core.data import MAX_FILE_BYTES, DataError, format_digit_text, parse_digit_text
+from studio.core import data
+from studio.core.data import format_digit_text
 from studio.core.network import ACTIVATION_FUNCTIONS, LOSS_FUNCTIONS, Network
 
 SearchMethod = Literal["greedy", "improved"]
@@ -472,19 +472,8 @@ def nearest_sample(images: np.ndarray, image: np.ndarray) -> tuple[int, int]:
 # --------------------------------------------------------------------------------------------------
 
 def read_digit_file(path: str | Path) -> np.ndarray:
-    """One digit file in the tutorial's format -> (1024,) uint8. Reads at most ``MAX_FILE_BYTES`` + 1
-    bytes and only regular files (a FIFO would block); ``DataError`` names the file and the problem."""
-    path = Path(path)
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            raise DataError(f"{path}: is not a regular file")
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as error:
-        raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise DataError(f"{path}: is too large for a digit file (over {MAX_FILE_BYTES} bytes)")
-    return parse_digit_text(data, str(path))
+    """One digit file -> (1024,) uint8 (``data.read_digit_file``: capped, regular files only)."""
+    return data.read_digit_file(path)
 
 
 def flipped_file_name(source: str | Path, new_digit: int) -> str:

@@ -380,7 +380,7 @@ def test_cli_bad_files_exit_2(model_and_file, tmp_path: Path, capsys) -> None:
     assert main(["explain", str(model), str(bad), "--label", "1"]) == 2
     assert str(bad) in capsys.readouterr().err
     assert main(["explain", str(model), str(tmp_path / "missing.txt"), "--label", "1"]) == 2
-    assert "cannot be read" in capsys.readouterr().err
+    assert "cannot read the file (No such file" in capsys.readouterr().err
     assert main(["explain", str(digit), str(digit), "--label", "1"]) == 2   # a text file as the model
     assert capsys.readouterr().err.count("\n") == 1
     assert main(["explain", str(model), str(tmp_path), "--label", "1"]) == 2   # a folder
