@@ -384,7 +384,7 @@ def test_cli_bad_files_exit_2(model_and_file, tmp_path: Path, capsys) -> None:
     assert main(["explain", str(digit), str(digit), "--label", "1"]) == 2   # a text file as the model
     assert capsys.readouterr().err.count("\n") == 1
     assert main(["explain", str(model), str(tmp_path), "--label", "1"]) == 2   # a folder
-    assert "not a regular file" in capsys.readouterr().err
+    assert "is a folder; expected a file" in capsys.readouterr().err
     huge = tmp_path / "huge.txt"
     huge.write_bytes(b"0" * 70_000)
     with pytest.raises(Exception, match="too large"):
