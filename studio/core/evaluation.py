@@ -1,10 +1,10 @@
 """Measures of a trained network on labelled data: the confusion matrix and what follows from it.
 
 Here: the confusion matrix, the samples behind each of its cells (the mistakes a view shows as
-pictures), the k most likely classes per sample, keeping the weights of the best epoch, and the rule
-for stopping early. All of it is pure bookkeeping over arrays a caller passes in; the network's
-forward pass is in ``network.py`` and the training loop in ``training.py`` (a caller that wants to stop
-early calls ``RunControl.stop()`` when ``EarlyStopping.update`` says so).
+pictures), the k most likely classes per sample, and keeping the weights of the best epoch across a
+run's segments. All of it is pure bookkeeping over arrays a caller passes in; the network's forward
+pass is in ``network.py``, and the run's own best-epoch and early-stopping rule in ``training.py``
+(``BestEpoch``).
 """
 from __future__ import annotations
 
@@ -121,42 +121,3 @@ class BestWeights:
         return f"BestWeights(epoch={self.epoch}, accuracy={self.accuracy})"
 
 
-class EarlyStopping:
-    """Stop when the accuracy has not improved by more than ``min_delta`` for ``patience`` epochs.
-
-    ``update(accuracy)`` after each epoch returns True once the run should stop: that is, after
-    ``patience`` updates in a row none of which beat the best by more than ``min_delta``. The first
-    update always sets the best. NaN counts as no improvement.
-    """
-
-    def __init__(self, patience: int, min_delta: float = 0.0) -> None:
-        if int(patience) < 1:
-            raise ValueError(f"patience must be >= 1 epoch, got {patience}")
-        if not (min_delta >= 0):
-            raise ValueError(f"min_delta must be >= 0, got {min_delta}")
-        self.patience = int(patience)
-        self.min_delta = float(min_delta)
-        self.reset()
-
-    def reset(self) -> None:
-        self.best = -math.inf
-        self.best_update = 0          # 1-based count of the update that set the best (0: none yet)
-        self.updates = 0
-        self.since_best = 0
-
-    def update(self, accuracy: float) -> bool:
-        """Record one epoch's accuracy; True if the run should stop now."""
-        self.updates += 1
-        if accuracy > self.best + self.min_delta:   # NaN compares False: no improvement
-            self.best, self.best_update, self.since_best = float(accuracy), self.updates, 0
-        else:
-            self.since_best += 1
-        return self.should_stop
-
-    @property
-    def should_stop(self) -> bool:
-        return self.since_best >= self.patience
-
-    def __repr__(self) -> str:
-        return (f"EarlyStopping(patience={self.patience}, best={self.best}, "
-                f"since_best={self.since_best})")

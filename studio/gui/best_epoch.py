@@ -1,25 +1,17 @@
-"""Keeping the best epoch of a run, and asking for an early stop when it stops getting better.
+"""Keeping the best epoch's weights of a run in the GUI thread, across its segments.
 
-``BestEpochTracker`` follows a run from the GUI thread: it is offered the epochs the training runner
-delivers and the snapshots it sends, keeps a copy of the network at the best epoch so far (core's
-``BestWeights``, by test accuracy, or training accuracy without a test split: ``monitored_accuracy``)
-and, when early stopping is on, feeds every epoch to core's ``EarlyStopping`` and emits
-``early_stop_requested`` once the accuracy has not improved for ``patience`` epochs.
+The rule is the run's own (``training.BestEpoch``: test accuracy, or training accuracy without a test
+split; the first epoch to reach the highest): ``train`` reports each new best epoch with a copy of its
+weights, which the runner delivers as ``best_candidate_ready`` right after the batch of epochs ending
+at it; offer those with ``offer_candidate``. ``BestEpochTracker`` keeps the best of them across the
+segments of a run (Start, Stop, Start again: each segment's ``train`` knows only its own epochs) and
+puts them back on Restore best weights. Early stopping is the run's too (``TrainingConfig.early_stopping``,
+``RunControl.set_early_stopping``): nothing here decides when a run ends.
 
-Where the weights come from: the runner sends snapshots (copies of the network) only every ~0.1 s,
-each taken right after the last epoch it delivers with it, so most epochs come without weights. It
-also sends a *candidate*, a copy taken right after each epoch that beat every earlier epoch of its run
-segment, with the batch holding that epoch (``best_candidate_ready``): offer those with
-``offer_candidate``, and ``best_epoch`` is the true best epoch (the first to reach the highest
-accuracy). Offered only snapshots, ``best_epoch`` is the best of the epochs that came with one, which
-may be a nearby epoch. Early stopping sees every epoch.
+Epoch numbers are the events' own, which are the run's: a run trained in several segments carries on
+with ``train(..., first_epoch=k)``, which numbers its epochs from k + 1.
 
-Epoch numbers are the events' own, which are the run's: a run trained in several segments (Start,
-Stop, Start again) carries on with ``train(..., first_epoch=k)``, which numbers its epochs from k + 1.
-``begin_segment`` only makes early stopping count its patience afresh.
-
-Left out: the rules themselves (``studio.core.evaluation``), stopping the run (the window calls the
-runner's ``stop`` on ``early_stop_requested``) and drawing the marker (the metrics plot).
+Left out: drawing the marker (the metrics plot) and stopping the run (the run itself).
 """
 from __future__ import annotations
 
@@ -27,48 +19,25 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QObject, Signal
 
-from studio.core.evaluation import BestWeights, EarlyStopping, monitored_accuracy
+from studio.core.evaluation import BestWeights, monitored_accuracy
 from studio.core.network import Network
 from studio.core.training import EpochFinished
 
 
 class BestEpochTracker(QObject):
-    """Best weights and early stopping for one run, in the GUI thread.
+    """The best epoch's weights of one run, in the GUI thread.
 
-    Signals: ``best_epoch_changed(int | None)``, the epoch whose weights are kept (None after
-    ``reset``); ``early_stop_requested()``, at most once per segment, when early stopping is on and
-    the accuracy has not improved for ``early_stopping_patience`` epochs.
+    Signal: ``best_epoch_changed(int | None)``, the epoch whose weights are kept (None after ``reset``).
     """
 
     best_epoch_changed = Signal(object)
-    early_stop_requested = Signal()
 
-    def __init__(self, early_stopping_patience: int | None = None, min_delta: float = 0.0,
-                 parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._min_delta = float(min_delta)
-        self._patience: int | None = None
-        self._early: EarlyStopping | None = None
         self._best = BestWeights()
         self._last_epoch = 0
         self._last_event: EpochFinished | None = None
         self._batch: dict[int, float] = {}      # the latest batch's epochs and their accuracies
-        self._stop_sent = False
-        self.early_stopping_patience = early_stopping_patience
-
-    # -- settings -----------------------------------------------------------------------------------
-
-    @property
-    def early_stopping_patience(self) -> int | None:
-        """Epochs without improvement before ``early_stop_requested``; None: early stopping is off."""
-        return self._patience
-
-    @early_stopping_patience.setter
-    def early_stopping_patience(self, patience: int | None) -> None:
-        """Turn early stopping on (counting from the next epoch) or off (None)."""
-        self._early = None if patience is None else EarlyStopping(int(patience), self._min_delta)
-        self._patience = None if patience is None else int(patience)
-        self._stop_sent = False
 
     # -- a run --------------------------------------------------------------------------------------
 
@@ -78,13 +47,7 @@ class BestEpochTracker(QObject):
         self._last_epoch = 0
         self._last_event = None
         self._batch = {}
-        self.early_stopping_patience = self._patience
         self.best_epoch_changed.emit(None)
-
-    def begin_segment(self) -> None:
-        """The run goes on (Start again on the same network): early stopping counts its patience afresh;
-        the best weights stay, and the epochs go on with the run's numbers."""
-        self.early_stopping_patience = self._patience
 
     def offer(self, events: Sequence[EpochFinished], snapshot: Network | None = None) -> bool:
         """Record ``events`` (the runner's latest epochs, in order) and, if given, ``snapshot``: the
@@ -95,22 +58,15 @@ class BestEpochTracker(QObject):
         ``offer(events)`` on ``epochs_arrived`` and ``offer([], snapshot)`` on ``snapshot_ready``. A
         later snapshot for the same epoch never replaces the first (an equal accuracy is not better).
         """
-        stop = False
         if events:
             self._batch = {event.epoch: monitored_accuracy(event) for event in events}
-        for event in events:
-            self._last_epoch = event.epoch
-            self._last_event = event
-            if self._early is not None and not self._stop_sent and self._early.update(monitored_accuracy(event)):
-                stop = True
+            self._last_epoch = events[-1].epoch
+            self._last_event = events[-1]
         changed = False
         if snapshot is not None and self._last_event is not None:
             changed = self._best.offer(self._last_epoch, monitored_accuracy(self._last_event), snapshot)
             if changed:
                 self.best_epoch_changed.emit(self._best.epoch)
-        if stop:
-            self._stop_sent = True
-            self.early_stop_requested.emit()
         return changed
 
     def offer_candidate(self, epoch: int, snapshot: Network) -> bool:
@@ -147,11 +103,6 @@ class BestEpochTracker(QObject):
         """The latest epoch offered (run numbering); 0 before any."""
         return self._last_epoch
 
-    @property
-    def stop_requested(self) -> bool:
-        """True once ``early_stop_requested`` has been emitted in this segment."""
-        return self._stop_sent
-
     def best_network(self) -> Network | None:
         """A copy of the network at ``best_epoch``, or None."""
         return self._best.network
@@ -163,5 +114,4 @@ class BestEpochTracker(QObject):
         self._best.restore_into(network)
 
     def __repr__(self) -> str:
-        return (f"BestEpochTracker(best_epoch={self.best_epoch}, patience={self._patience}, "
-                f"last_epoch={self._last_epoch})")
+        return f"BestEpochTracker(best_epoch={self.best_epoch}, last_epoch={self._last_epoch})"

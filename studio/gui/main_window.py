@@ -76,7 +76,6 @@ class MainWindow(WindowCommands, WindowLessons, QMainWindow):
         self._my_digits_dialog: MyDigitsDialog | None = None
         self._download_dialog: DownloadDialog | None = None
         self._last_error: QMessageBox | None = None
-        self._early_stop_pending = False
         self._fallbacks: list[Path] = []
         self._close_confirmed = False
         self.confirm_on_close = True             # scripts (screenshot, benchmark) turn the question off
@@ -138,7 +137,6 @@ class MainWindow(WindowCommands, WindowLessons, QMainWindow):
         self.status.cancel_loading.clicked.connect(self.loader.cancel)
         self.best.best_epoch_changed.connect(self.metrics.set_best_epoch)
         self.best.best_epoch_changed.connect(self._on_best_best_epoch_changed)
-        self.best.early_stop_requested.connect(self._on_best_early_stop_requested)
         self.confusion.sample_chosen.connect(self._on_confusion_sample_chosen)
         self.fragility.image_chosen.connect(self._on_fragility_image_chosen)
         self.one_update.weights_changed.connect(self._on_one_update_weights_changed)
@@ -244,7 +242,7 @@ class MainWindow(WindowCommands, WindowLessons, QMainWindow):
 
     @Slot(object)
     def _on_controls_early_stopping_changed(self, patience: int | None) -> None:
-        self.best.early_stopping_patience = patience
+        self.runner.set_early_stopping(patience)  # the live run's own rule (ignored while idle)
         self.store.set_value("training/early_stopping", patience or 0)
 
     # -- slots: the runner and the best epoch --------------------------------------------------------
@@ -254,7 +252,7 @@ class MainWindow(WindowCommands, WindowLessons, QMainWindow):
         self.session.add_epochs(events)
         self.metrics.refresh()                    # it reads the session's history
         self._update_run_labels()
-        self.best.offer(events)                   # may ask for an early stop
+        self.best.offer(events)
 
     @Slot(object)
     def _on_runner_snapshot_ready(self, snapshot: Network) -> None:
@@ -269,11 +267,10 @@ class MainWindow(WindowCommands, WindowLessons, QMainWindow):
     def _on_runner_run_finished(self, event: RunFinished | RunDiverged) -> None:
         if isinstance(event, RunDiverged):
             self.show_error("Training diverged", event.message)
-        elif self._early_stop_pending:
-            self._show_early_stop_message()       # again: the run's last snapshot may have moved the best
+        elif event.reason == "early_stopping":
+            self._show_early_stop_message()
         elif event.reason == "max_epochs":
             self.statusBar().showMessage(f"Finished: {self.session.history.last_epoch:,} epochs.", 8000)
-        self._early_stop_pending = False
 
     @Slot(str)
     def _on_runner_run_failed(self, message: str) -> None:
@@ -293,18 +290,12 @@ class MainWindow(WindowCommands, WindowLessons, QMainWindow):
     def _on_best_best_epoch_changed(self, _epoch: int | None) -> None:
         self._update_restore_action()
 
-    @Slot()
-    def _on_best_early_stop_requested(self) -> None:
-        self.runner.stop()
-        self._early_stop_pending = True
-        self._show_early_stop_message()
-
     def _show_early_stop_message(self) -> None:
         best = self.best
         kept = "" if best.best_epoch is None or best.best_accuracy is None else \
             f"; best was epoch {best.best_epoch} ({100 * best.best_accuracy:.1f}%)"
         self.statusBar().showMessage(f"Stopped early: no better {best.monitored} for "
-                                     f"{best.early_stopping_patience} epochs{kept}", 15000)
+                                     f"{self.controls.early_stopping_patience()} epochs{kept}", 15000)
 
     # -- slots: the data set loader -------------------------------------------------------------------
 

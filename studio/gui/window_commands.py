@@ -13,6 +13,7 @@ Left out: building widgets and connecting signals (``main_window``), threads, ma
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -168,8 +169,8 @@ class WindowCommands(_Base):
                                          "epochs to train on, or Reset to start again.", 8000)
             return
         session.max_epochs, session.network_fresh, session.weights_epoch = config.max_epochs, False, None
-        self._early_stop_pending = False
-        self.best.begin_segment()                 # early stopping counts afresh; the best weights stay
+        # Early stopping is the run's own rule (training.BestEpoch), counting afresh in each segment.
+        config = replace(config, early_stopping=self.controls.early_stopping_patience())
         if dataset is not session.dataset:
             added = len(dataset.train) - len(session.dataset.train)
             self.statusBar().showMessage(f"Training on {session.dataset.name} and {added} of my digits: "

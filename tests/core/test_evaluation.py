@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from studio.core.evaluation import (BestWeights, EarlyStopping, confusion_matrix, mistakes,
+from studio.core.evaluation import (BestWeights, confusion_matrix, mistakes,
                                     mistakes_by_cell, monitored_accuracy, samples_in_cell, top_k)
 from studio.core.network import Network
 from studio.core.training import EpochFinished
@@ -97,23 +97,3 @@ def test_best_weights_keep_the_earliest_best_epoch_and_restore_in_place() -> Non
     assert best.offer_event(event(9, 0.99, None), network) and best.epoch == 9
     with pytest.raises(ValueError, match="network"):
         best.restore_into(Network.initialised((4, 5, 2), seed=0))
-
-
-def test_early_stopping_counts_epochs_without_improvement() -> None:
-    stopper = EarlyStopping(patience=2)
-    assert [stopper.update(a) for a in [0.5, 0.6, 0.6, 0.55]] == [False, False, False, True]
-    assert (stopper.best, stopper.best_update, stopper.since_best) == (0.6, 2, 2)
-    stopper.reset()
-    assert not stopper.should_stop and stopper.best == -math.inf
-
-
-def test_early_stopping_with_min_delta_and_nan() -> None:
-    stopper = EarlyStopping(patience=3, min_delta=0.01)
-    results = [stopper.update(a) for a in [0.90, 0.905, 0.92, math.nan, 0.925, 0.929]]
-    # 0.905 is not 0.01 better than 0.90; 0.92 is; NaN, 0.925 and 0.929 are not.
-    assert results == [False, False, False, False, False, True]
-    assert stopper.best == 0.92 and stopper.best_update == 3
-    with pytest.raises(ValueError):
-        EarlyStopping(patience=0)
-    with pytest.raises(ValueError):
-        EarlyStopping(patience=1, min_delta=-0.1)

@@ -53,43 +53,15 @@ def test_a_snapshot_goes_with_the_latest_epoch_once() -> None:
     assert_same_weights(target, first)
 
 
-def test_early_stopping_asks_once_after_patience_epochs_without_improvement(qtbot: QtBot) -> None:
-    tracker = BestEpochTracker(early_stopping_patience=2)
-    requests: list[None] = []
-    tracker.early_stop_requested.connect(lambda: requests.append(None))
-    tracker.offer([epoch(1, 0.5), epoch(2, 0.6), epoch(3, 0.6)])
-    assert requests == [] and not tracker.stop_requested
-    with qtbot.waitSignal(tracker.early_stop_requested, timeout=1000):
-        tracker.offer([epoch(4, 0.55)])
-    assert tracker.stop_requested
-    tracker.offer([epoch(5, 0.5), epoch(6, 0.4)])
-    assert len(requests) == 1                                 # asked once, not every epoch after
-
-
-def test_early_stopping_off_never_asks_and_can_be_turned_on() -> None:
-    tracker = BestEpochTracker()
-    requests: list[None] = []
-    tracker.early_stop_requested.connect(lambda: requests.append(None))
-    tracker.offer([epoch(n, 0.5) for n in range(1, 30)])
-    assert requests == [] and tracker.early_stopping_patience is None
-    tracker.early_stopping_patience = 3
-    tracker.offer([epoch(n, 0.5) for n in range(30, 34)])      # the first sets the best, 3 more without
-    assert requests == [None]
-
-
 def test_a_new_segment_keeps_the_run_numbers_and_reset_forgets(qtbot: QtBot) -> None:
-    tracker = BestEpochTracker(early_stopping_patience=2)
+    tracker = BestEpochTracker()
     tracker.offer([epoch(1, 0.5), epoch(2, 0.7), epoch(3, 0.6), epoch(4, 0.6)], net(0))
-    assert tracker.stop_requested and tracker.last_epoch == 4
+    assert tracker.last_epoch == 4
     assert tracker.best_epoch == 4                            # the only epoch offered with weights
-    tracker.begin_segment()                                   # Start again: train(first_epoch=4) goes on at 5
-    assert not tracker.stop_requested
-    tracker.offer([epoch(5, 0.6), epoch(6, 0.8)], net(1))
-    assert tracker.last_epoch == 6 and tracker.best_epoch == 6 and not tracker.stop_requested
-    tracker.offer([epoch(7, 0.8)])
-    assert not tracker.stop_requested                         # patience counts afresh from epoch 5
-    tracker.offer([epoch(8, 0.8)])
-    assert tracker.stop_requested
+    tracker.offer([epoch(5, 0.6), epoch(6, 0.8)], net(1))     # Start again: train(first_epoch=4) goes on at 5
+    assert tracker.last_epoch == 6 and tracker.best_epoch == 6
+    tracker.offer([epoch(7, 0.8)], net(2))
+    assert tracker.best_epoch == 6                            # an equal accuracy is not better
     with qtbot.waitSignal(tracker.best_epoch_changed, timeout=1000) as blocker:
         tracker.reset()
     assert blocker.args == [None]
