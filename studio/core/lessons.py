@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import numpy as np
 
-from studio.core.compare import convert_value, knob_name, parse_vary
+from studio.core.variations import convert_value, knob_name, parse_vary
 from studio.core.history import RunHistory
 from studio.core.paths import RESOURCES
 from studio.core.training import PRESETS, TrainingConfig

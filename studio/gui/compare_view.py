@@ -3,7 +3,7 @@
 The tutorial ends by asking why different initialisations converge at such different speeds. This
 view answers it by experiment: it takes the window's current settings as the *base*, lets the learner
 tick the settings to vary and type their values ("randn,rand,zeros" for the initialiser), and trains
-every combination on the same data with the same seed and sample order (``studio.core.compare.vary``),
+every combination on the same data with the same seed and sample order (``studio.core.variations.vary``),
 in parallel worker processes. While they train, the accuracy of each run streams onto one chart
 (training accuracy solid, test accuracy dashed, one colour per run) and the table fills in as runs
 end: how many epochs and seconds each took to reach 50 / 90 / 97 % training accuracy, its best and
@@ -33,7 +33,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QGridL
                                QVBoxLayout, QWidget)
 
 from studio.core.compare import (THRESHOLDS, ComparisonEnded, RunEnded, RunEpochs, RunStarted, RunSummary,
-                                 distinct_labels, parse_vary, summaries_to_csv, vary)
+                                 summaries_to_csv)
+from studio.core.variations import distinct_labels, parse_vary, vary
 from studio.core.data import Dataset
 from studio.core.history import RunHistory
 from studio.core.network import INITS

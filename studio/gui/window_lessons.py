@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Slot
 
-from studio.core.compare import knob_name
+from studio.core.variations import knob_name
 from studio.core.lessons import compare_choices, settings_from_params
 from studio.core.paths import DEFAULT_DATASET
 from studio.core.run_script import script_for

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from studio.cli import main
-from studio.core.compare import parse_vary
+from studio.core.variations import parse_vary
 from studio.core.network import ACTIVATION_DESCRIPTIONS, INIT_DESCRIPTIONS, LOSS_DESCRIPTIONS
 from studio.core.training import ENGINE_DESCRIPTIONS, ORDER_DESCRIPTIONS, PRESET_DESCRIPTIONS
 from studio.core.data import export_dataset, format_digit_text

@@ -20,9 +20,9 @@ import pytest
 
 from studio.cli import main
 from studio.core.compare import (CSV_COLUMNS, THRESHOLDS, Comparison, ComparisonEnded, RunEnded,
-                                 RunEpochs, RunStarted, blas_thread_count, distinct_labels,
-                                 format_summary_table, parse_vary, parse_vary_options,
-                                 summaries_to_csv, summarise, vary)
+                                 RunEpochs, RunStarted, blas_thread_count, format_summary_table,
+                                 summaries_to_csv, summarise)
+from studio.core.variations import distinct_labels, parse_vary, parse_vary_options, vary
 from studio.core.data import export_dataset
 from studio.core.training import (PRESETS, EpochFinished, RunDiverged, RunFinished, TrainingConfig,
                                   train)
