@@ -39,12 +39,9 @@ from studio.core.data import Dataset
 from studio.core.history import RunHistory
 from studio.core.network import INITS
 from studio.core.training import PRESETS, TrainingConfig
+from studio.gui.plot_style import run_color, style_plot
 from studio.gui.compare_runner import CompareBatch, ComparisonRunner
 from studio.gui.messages import show_error_box
-
-#: One colour per run, in turn.
-PALETTE: tuple[str, ...] = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
-                            "#e377c2", "#17becf", "#7f7f7f", "#bcbd22")
 
 #: The settings a learner can vary: (field, label, example values, tooltip).
 KNOB_ROWS: tuple[tuple[str, str, str, str], ...] = (
@@ -237,18 +234,7 @@ class CompareView(QWidget):
         self.graphics.setMinimumSize(320, 220)
         self.graphics.scene().contextMenu = []        # pyqtgraph's SVG export fails with Qt 6.11+
         self.plot = self.graphics.addPlot(row=0, col=0)
-        self.plot.setTitle("Accuracy of each run", color="k", size="11pt")
-        self.plot.setLabel("left", "accuracy (%)", color="k")
-        self.plot.setLabel("bottom", "epoch", color="k")
-        self.plot.showGrid(x=True, y=True, alpha=1.0)
-        for name in ("left", "bottom"):
-            axis = self.plot.getAxis(name)
-            axis.setPen(pg.mkPen("k"))
-            axis.setTextPen(pg.mkPen("k"))
-            # Light grid lines at the major ticks only.
-            axis.setTickPen(pg.mkPen((225, 225, 225)))
-            axis.setStyle(tickAlpha=255, maxTickLevel=0)
-            axis.enableAutoSIPrefix(False)
+        style_plot(self.plot, "Accuracy of each run", "accuracy (%)", "epoch")
         self.plot.setYRange(0, 100, padding=0.02)
         self.plot.enableAutoRange(axis="y", enable=False)
         self.plot.setDownsampling(auto=True, mode="peak")
@@ -492,7 +478,7 @@ class CompareView(QWidget):
         self._results.setSizes([total - height, height])
 
     def _color(self, index: int) -> str:
-        return PALETTE[index % len(PALETTE)]
+        return run_color(index)
 
     def _style_run(self, index: int, bold: bool) -> None:
         train_curve, test_curve = self._curves[index]
