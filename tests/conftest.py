@@ -1,7 +1,9 @@
 """Test set-up shared by every layer: offscreen Qt, one BLAS thread, and the path to ../shared."""
 from __future__ import annotations
 
+import gc
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,3 +33,23 @@ def require_shared(path: Path) -> Path:
 def digits_dir() -> Path:
     """The tutorial's real data set (trainingDigits/ and testDigits/), or skip."""
     return require_shared(DIGITS)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _garbage_collected_in_the_main_thread() -> Iterator[None]:
+    """Python's cyclic collector runs in whichever thread allocates: collecting a Qt object (a window of
+    an earlier test) in a worker thread runs its destructor there and can deadlock against the GUI
+    thread (seen in a full run: a QMenu destroyed in the main thread waiting on a mutex that the data-set
+    loader's thread held while it waited for the GIL). As the app does (``studio.gui.app``), collect
+    only in the main thread: automatic collection off, a full collection after every test."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+@pytest.fixture(autouse=True)
+def _collect_after_each_test() -> Iterator[None]:
+    yield
+    gc.collect()

@@ -77,10 +77,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
+    from pyqtgraph.util.garbage_collector import GarbageCollector
 
     from studio.gui.main_window import APPLICATION, ORGANISATION, MainWindow
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
+    # Python's cyclic garbage collector runs in whichever thread happens to allocate. Collecting a Qt
+    # object in a worker thread (the data-set loader, a search) runs its C++ destructor there, which can
+    # deadlock against the GUI thread (seen: a QMenu's destructor waiting on a mutex the worker held while
+    # the worker waited for the GIL). So collect only in the GUI thread, from a timer.
+    collector = GarbageCollector(interval=1.0)  # noqa: F841  (kept alive while the app runs)
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
     settings = (QSettings(args.settings, QSettings.Format.IniFormat) if args.settings
