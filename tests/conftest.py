@@ -41,7 +41,7 @@ def _garbage_collected_in_the_main_thread() -> Iterator[None]:
     an earlier test) in a worker thread runs its destructor there and can deadlock against the GUI
     thread (seen in a full run: a QMenu destroyed in the main thread waiting on a mutex that the data-set
     loader's thread held while it waited for the GIL). As the app does (``studio.gui.app``), collect
-    only in the main thread: automatic collection off, a full collection after every test."""
+    only in the main thread: automatic collection off, a full collection after every Qt test."""
     gc.disable()
     try:
         yield
@@ -50,6 +50,10 @@ def _garbage_collected_in_the_main_thread() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _collect_after_each_test() -> Iterator[None]:
+def _collect_after_each_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A full collection after every test that made Qt objects (it asked for ``qtbot``): ~0.1 s each
+    with the whole studio loaded, too much to spend on the NumPy-only tests, whose garbage waits for
+    the next Qt test's collection (reference counting frees the rest at once)."""
     yield
-    gc.collect()
+    if "qtbot" in request.fixturenames:
+        gc.collect()
