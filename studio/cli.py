@@ -21,6 +21,7 @@ from typing import Sequence, TextIO
 import numpy as np
 
 from studio.core.augment import AUGMENTS, parse_augment
+from studio.core.lr_schedule import LR_SCHEDULE_DESCRIPTIONS, LR_SCHEDULES, scheduled_learning_rate
 from studio.core.data import DataError, read_digit_file
 from studio.core.evaluation import confusion_matrix
 from studio.core.model_file import MAX_LAYERS, MAX_PARAMETERS, ModelFileError, check_digit_model, load_model, \
@@ -101,6 +102,9 @@ def add_training_arguments(t: argparse.ArgumentParser, data: bool = True) -> Non
     t.add_argument("--bias-init", choices=BIAS_INITS,
                    help=_choices_help("bias initialiser", BIAS_INIT_DESCRIPTIONS))
     t.add_argument("--lr", type=float, help="learning rate")
+    t.add_argument("--lr-schedule", choices=LR_SCHEDULES,
+                   help=_choices_help("how the learning rate changes over the run's epochs",
+                                      LR_SCHEDULE_DESCRIPTIONS, "constant"))
     t.add_argument("--batch", type=int, help="batch size (1 = one update per sample)")
     t.add_argument("--momentum", type=float)
     t.add_argument("--weight-decay", type=float, help="L2 coefficient")
@@ -205,6 +209,7 @@ def config_from_args(args: argparse.Namespace) -> TrainingConfig:
     config = with_overrides(
         PRESETS[args.preset], hidden=args.hidden, activation=args.activation, loss=args.loss,
         init=args.init, init_scale=args.init_scale, bias_init=args.bias_init, lr=args.lr,
+        lr_schedule=args.lr_schedule,
         batch_size=args.batch, momentum=args.momentum, weight_decay=args.weight_decay,
         shift=args.shift, augment=args.augment, order=order, seed=args.seed, engine=args.engine,
         early_stopping=args.early_stopping)
@@ -212,6 +217,7 @@ def config_from_args(args: argparse.Namespace) -> TrainingConfig:
         if args.epochs < 0:
             raise UsageError("--epochs must be >= 0 (0 = until Ctrl-C)")
         config = replace(config, max_epochs=args.epochs or None)
+        config.validate()
     _check_limits(args, config)
     return config
 
@@ -298,11 +304,13 @@ class _RunLog:
 # Commands
 # --------------------------------------------------------------------------------------------------
 
-def format_epoch(event: EpochFinished, best: bool = False) -> str:
-    """One line per epoch; ``best`` adds a trailing ``*`` (the run's new best epoch)."""
+def format_epoch(event: EpochFinished, best: bool = False, rate: float | None = None) -> str:
+    """One line per epoch; ``rate`` (given when a schedule changes it) adds the epoch's learning rate,
+    ``best`` a trailing ``*`` (the run's new best epoch)."""
     test = f"{event.test_accuracy:.4f}" if event.test_accuracy is not None else "-"
     return (f"epoch {event.epoch:5d}  loss {event.train_loss:.6f}  train {event.train_accuracy:.4f}  "
-            f"test {test}  {1000 * event.seconds:7.1f} ms" + ("  *" if best else ""))
+            f"test {test}  {1000 * event.seconds:7.1f} ms" + (f"  lr {rate:.3g}" if rate is not None else "")
+            + ("  *" if best else ""))
 
 
 def run_train(args: argparse.Namespace, out: TextIO) -> int:
@@ -346,7 +354,9 @@ def run_train(args: argparse.Namespace, out: TextIO) -> int:
         for event in train(network, dataset, config, control):
             if isinstance(event, EpochFinished):
                 last = event
-                print(format_epoch(event, best=marker.update(event)), file=out, flush=True)
+                rate = None if config.lr_schedule == "constant" else scheduled_learning_rate(
+                    event.learning_rate, config.lr_schedule, event.epoch, config.max_epochs)
+                print(format_epoch(event, best=marker.update(event), rate=rate), file=out, flush=True)
                 if log:
                     log.row([event.epoch, repr(event.train_loss), repr(event.train_accuracy),
                              "" if event.test_accuracy is None else repr(event.test_accuracy),

@@ -149,8 +149,8 @@ def _update_code(config: TrainingConfig) -> tuple[str, str]:
         return ("", """\
         # Update: plain gradient descent, W <- W - lr dC/dW, b <- b - lr dC/db.
         for l in range(L):
-            weights[l] -= LEARNING_RATE * grad_w[l]
-            biases[l] -= LEARNING_RATE * grad_b[l]
+            weights[l] -= lr * grad_w[l]
+            biases[l] -= lr * grad_b[l]
 """)
     decay = ("grad_w[l] + WEIGHT_DECAY * weights[l]" if config.weight_decay else "grad_w[l]")
     explain = []
@@ -164,12 +164,24 @@ def _update_code(config: TrainingConfig) -> tuple[str, str]:
         for l in range(L):
             g = {decay}
             velocity_w[l] *= MOMENTUM
-            velocity_w[l] -= LEARNING_RATE * g
+            velocity_w[l] -= lr * g
             weights[l] += velocity_w[l]
             velocity_b[l] *= MOMENTUM
-            velocity_b[l] -= LEARNING_RATE * grad_b[l]
+            velocity_b[l] -= lr * grad_b[l]
             biases[l] += velocity_b[l]
 """)
+
+
+def _schedule_code(config: TrainingConfig) -> str:
+    """The line(s) at the top of the epoch loop that set ``lr``, this epoch's learning rate
+    (``lr_schedule.py``: the schedule decays over the script's ``--epochs``, as the studio's over max epochs)."""
+    if config.lr_schedule == "linear":
+        return ("    # Linear schedule: lr_e = LEARNING_RATE (1 - (e - 1) / E) over the run's E epochs.\n"
+                "    lr = LEARNING_RATE * (1 - (epoch - 1) / args.epochs)\n")
+    if config.lr_schedule == "cosine":
+        return ("    # Cosine schedule: lr_e = LEARNING_RATE (1 + cos(pi (e - 1) / E)) / 2 over the run's E epochs.\n"
+                "    lr = LEARNING_RATE * (1 + math.cos(math.pi * (epoch - 1) / args.epochs)) / 2\n")
+    return "    lr = LEARNING_RATE  # the same learning rate in every epoch\n"
 
 
 def script_settings(config: TrainingConfig) -> dict:
@@ -206,7 +218,7 @@ def script_for(config: TrainingConfig, inputs: int = 1024, classes: int = 10) ->
 
 Written by Backprop Studio for these settings:
 {hidden_name} hidden units, {loss_words}, {config.init} weights (scale {config.init_scale:g}), {config.bias_init} biases,
-learning rate {config.lr:g}, batch size {config.batch_size}, momentum {config.momentum:g}, weight decay {config.weight_decay:g},
+learning rate {config.lr:g} ({config.lr_schedule}), batch size {config.batch_size}, momentum {config.momentum:g}, weight decay {config.weight_decay:g},
 sample order "{config.order}", seed {config.seed}. It uses only NumPy and the standard library.
 
     python run.py --data PATH --epochs N --save OUT.npz
@@ -218,6 +230,7 @@ OUT.npz is a model file Backprop Studio opens (File > Load model...).
 """
 import argparse
 import json
+import math
 import os
 import re
 import sys
@@ -332,7 +345,7 @@ def main():
 {_indent(order_setup + update_setup, 4)}    # ---- Train -----------------------------------------------------------------------------------------
     hits, test_accuracy = 0, None
     for epoch in range(1, args.epochs + 1):
-{_indent(order_epoch, 4)}        loss_sum, hits = 0.0, 0
+{_indent(_schedule_code(config) + order_epoch, 4)}        loss_sum, hits = 0.0, 0
         for start in range(0, n, BATCH_SIZE):
             rows = order[start:start + BATCH_SIZE]
             x, y = train_x[rows], train_y[rows]

@@ -30,6 +30,7 @@ from studio.core.augment import AUGMENTS, epoch_images, normalise_augment
 from studio.core.data import Dataset
 from studio.core.kernel_minibatch import MiniBatchSGD
 from studio.core.kernel_per_sample import PerSampleSGD, per_sample_applies
+from studio.core.lr_schedule import LR_SCHEDULES, LrScheduleName, scheduled_learning_rate
 from studio.core.network import (ACTIVATIONS, BIAS_INITS, INITS, LOSS_FUNCTIONS, LOSSES, ActivationName,
                                  BiasInitName, InitName, LossName, Network, one_hot)
 from studio.core.run_control import RunControl
@@ -122,6 +123,8 @@ class TrainingConfig:
     training image by a random whole number of pixels in [-shift, shift] in x and y each epoch;
     ``augment`` names further random distortions drawn each epoch (``augment.AUGMENTS``: rotate, scale,
     shear, thickness, elastic), applied before the shift.
+    ``lr_schedule`` scales the learning rate epoch by epoch (``lr_schedule.py``: constant, linear or
+    cosine decay over ``max_epochs``).
     ``weight_decay`` is the L2 coefficient lambda: the update uses dC/dW + lambda W (biases are not
     decayed). With ``momentum`` mu the update is v <- mu v - lr (g + lambda W); W <- W + v.
     ``early_stopping`` (epochs, None for off) ends the run once that many epochs in a row brought no
@@ -136,6 +139,7 @@ class TrainingConfig:
     init_scale: float = 1.0
     bias_init: BiasInitName = "randn"
     lr: float = 0.01
+    lr_schedule: LrScheduleName = "constant"
     batch_size: int = 1
     momentum: float = 0.0
     weight_decay: float = 0.0
@@ -170,6 +174,12 @@ class TrainingConfig:
             problems.append(f"initialiser scale must be a finite number, got {self.init_scale}")
         if not (np.isfinite(self.lr) and self.lr > 0):
             problems.append(f"learning rate must be a number > 0, got {self.lr}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            problems.append(f"learning-rate schedule must be one of {', '.join(LR_SCHEDULES)}, "
+                            f"got {self.lr_schedule!r}")
+        elif self.lr_schedule != "constant" and self.max_epochs is None:
+            problems.append(f"a {self.lr_schedule} learning-rate schedule decays over the run's epochs: "
+                            f"set max epochs, or use the constant schedule")
         if self.batch_size < 1:
             problems.append(f"batch size must be >= 1, got {self.batch_size}")
         if not (0 <= self.momentum < 1):
@@ -202,7 +212,7 @@ class TrainingConfig:
     def label(self) -> str:
         """A short name for legends, e.g. ``randn, lr 0.01``; names only what differs from the article."""
         parts = [self.init if self.init_scale == 1 else f"{self.init} x{self.init_scale:g}",
-                 f"lr {self.lr:g}"]
+                 f"lr {self.lr:g}" + ("" if self.lr_schedule == "constant" else f" {self.lr_schedule}")]
         if self.hidden != (16, 16):
             parts.append(format_hidden_sizes(self.hidden, "-"))
         if self.activation != "sigmoid":
@@ -310,6 +320,8 @@ class EpochFinished:
     update, as the tutorial measured them. ``test_*`` are measured after the epoch on the whole test
     split (None when the data set has none). ``seconds`` is this epoch's training time, ``elapsed``
     the run's total training time; time spent paused, even mid-epoch, counts in neither.
+    ``learning_rate`` is the rate set for the run at that epoch; with a schedule (``lr_schedule``) the
+    epoch's updates used it times the schedule's factor (``lr_schedule.scheduled_learning_rate``).
     """
 
     epoch: int
@@ -484,6 +496,9 @@ def train(network: Network, dataset: Dataset, config: TrainingConfig,
     if dataset.test is not None and len(dataset.test) > 0:
         test_x = dataset.test.images.astype(np.float64)
         test_labels = np.asarray(dataset.test.labels, dtype=np.int64)
+    # The rate set for the run (changed by control.set_learning_rate); each epoch updates with it times
+    # the schedule's factor for that epoch.
+    learning_rate = config.lr
     optimiser = Optimiser(lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
     last_good = network.copy()
     elapsed = 0.0
@@ -496,7 +511,8 @@ def train(network: Network, dataset: Dataset, config: TrainingConfig,
             return
         new_lr = control.take_learning_rate()
         if new_lr is not None:
-            optimiser.lr = new_lr
+            learning_rate = new_lr
+        optimiser.lr = scheduled_learning_rate(learning_rate, config.lr_schedule, epoch + 1, config.max_epochs)
         changed, patience = control.take_early_stopping()
         if changed:
             best.patience = patience
@@ -535,7 +551,7 @@ def train(network: Network, dataset: Dataset, config: TrainingConfig,
         finished = EpochFinished(epoch=epoch, train_loss=tally.loss_sum / max(tally.samples, 1),
                                  train_accuracy=tally.hits / max(tally.samples, 1), test_loss=test_loss,
                                  test_accuracy=test_acc, seconds=seconds, elapsed=elapsed,
-                                 learning_rate=optimiser.lr, samples=tally.samples)
+                                 learning_rate=learning_rate, samples=tally.samples)
         yield finished
         if best.update(finished):
             accuracy, monitored = BestEpoch.monitored_accuracy(finished)

@@ -13,6 +13,7 @@ import re
 from dataclasses import fields, replace
 from typing import Iterable, Sequence
 
+from studio.core.lr_schedule import LR_SCHEDULES
 from studio.core.network import ACTIVATIONS, BIAS_INITS, INITS, LOSSES
 from studio.core.training import ENGINES, ORDERS, TrainingConfig, check_hidden_sizes, parse_hidden_sizes
 
@@ -22,7 +23,8 @@ KNOB_ALIASES: dict[str, str] = {"batch": "batch_size", "epochs": "max_epochs", "
                                 "scale": "init_scale"}
 
 _CHOICES: dict[str, tuple[str, ...]] = {"activation": ACTIVATIONS, "loss": LOSSES, "init": INITS,
-                                        "bias_init": BIAS_INITS, "order": ORDERS, "engine": ENGINES}
+                                        "bias_init": BIAS_INITS, "order": ORDERS, "engine": ENGINES,
+                                        "lr_schedule": LR_SCHEDULES}
 _FLOATS = ("init_scale", "lr", "momentum", "weight_decay")
 _INTS = ("batch_size", "shift", "seed", "max_epochs", "early_stopping")
 _WHOLE = re.compile(r"[+-]?[0-9]+")          # ASCII only: int() would also take other scripts' digits

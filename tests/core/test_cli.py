@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from studio.cli import main
+from studio.core.lr_schedule import LR_SCHEDULE_DESCRIPTIONS
 from studio.core.variations import parse_vary
 from studio.core.network import ACTIVATION_DESCRIPTIONS, INIT_DESCRIPTIONS, LOSS_DESCRIPTIONS
 from studio.core.training import ENGINE_DESCRIPTIONS, ORDER_DESCRIPTIONS, PRESET_DESCRIPTIONS
@@ -120,6 +121,8 @@ def test_evaluate_and_predict(data_dir: Path, tmp_path: Path) -> None:
     (["train", "--data", "{data}", "--hidden", "5000"], "1 to 4096 units"),
     (["train", "--data", "{data}", "--early-stopping", "-2"], "--early-stopping"),
     (["train", "--data", "{data}", "--engine", "turbo"], "invalid choice"),
+    (["train", "--data", "{data}", "--lr-schedule", "step"], "invalid choice"),
+    (["train", "--data", "{data}", "--lr-schedule", "cosine", "--epochs", "0"], "set max epochs"),
     (["train", "--data", "{data}", "--augment", "rotate,twist"], "unknown augmentation 'twist'"),
     (["train"], "--data"),
     (["predict", "{model}", "{bad}"], "line 2"),
@@ -215,6 +218,16 @@ def test_both_engines_print_the_same_run(data_dir: Path) -> None:
     assert len(_epoch_figures(outputs["fast"][1])) == 4
 
 
+def test_a_schedule_prints_each_epochs_learning_rate(data_dir: Path) -> None:
+    status, out = run_cli("train", "--data", str(data_dir), "--hidden", "8", "--loss", "ce", "--lr", "0.08",
+                          "--epochs", "4", "--lr-schedule", "linear")
+    assert status == 0 and "lr 0.08 linear" in out.splitlines()[0]
+    rates = [line.split("lr ")[1].split()[0] for line in out.splitlines() if line.startswith("epoch")]
+    assert rates == ["0.08", "0.06", "0.04", "0.02"]
+    status, out = run_cli("train", "--data", str(data_dir), "--hidden", "8", "--epochs", "2")
+    assert status == 0 and not any(" lr " in line for line in out.splitlines() if line.startswith("epoch"))
+
+
 def test_early_stopping_and_save_best(data_dir: Path, tmp_path: Path) -> None:
     best_file, last_file = tmp_path / "best.npz", tmp_path / "last.npz"
     status, out = run_cli("train", "--data", str(data_dir), "--hidden", "8", "--loss", "ce", "--lr", "0.05",
@@ -246,7 +259,7 @@ def test_help_lists_the_teaching_texts_of_each_choice(capsys: pytest.CaptureFixt
     assert "--early-stopping N" in help_text and "--save-best MODEL.npz" in help_text
     squeezed = "".join(help_text.split())        # argparse wraps lines (and after hyphens)
     for descriptions in (INIT_DESCRIPTIONS, ACTIVATION_DESCRIPTIONS, LOSS_DESCRIPTIONS, PRESET_DESCRIPTIONS,
-                         ENGINE_DESCRIPTIONS, ORDER_DESCRIPTIONS):
+                         ENGINE_DESCRIPTIONS, ORDER_DESCRIPTIONS, LR_SCHEDULE_DESCRIPTIONS):
         for name, description in descriptions.items():
             assert "".join(f"{name}: {description.rstrip('.')}".split()) in squeezed
 
@@ -255,6 +268,7 @@ def test_compare_varies_the_new_settings_and_reads_hidden_sizes_like_train() -> 
     assert parse_vary("engine=readable,fast") == ("engine", ["readable", "fast"])
     assert parse_vary("hidden=16-16,32x8,64 64") == ("hidden", [(16, 16), (32, 8), (64, 64)])
     assert parse_vary("early-stopping=5,none") == ("early_stopping", [5, None])
+    assert parse_vary("lr-schedule=constant,cosine") == ("lr_schedule", ["constant", "cosine"])
     with pytest.raises(ValueError, match="at most 8 hidden layers"):
         parse_vary("hidden=1-1-1-1-1-1-1-1-1")
 

@@ -99,6 +99,8 @@ def test_article_settings_give_the_studios_weights(order: str, tmp_path: Path) -
     dict(activation="sigmoid", loss="sse", init="uniform", init_scale=0.5, bias_init="randn",
          weight_decay=1e-2, momentum=0.0, order="dataset"),
     dict(init="rand", init_scale=0.01, hidden=(5,), batch_size=4, lr=0.05),
+    dict(lr_schedule="linear", weight_decay=1e-3),
+    dict(lr_schedule="cosine", lr=0.1),
 ])
 def test_mini_batch_momentum_and_decay_settings_give_the_studios_weights(changes: dict, tmp_path: Path) -> None:
     data = tiny_digit_folder(tmp_path / "digits")

@@ -11,6 +11,7 @@ import pytest
 
 from studio.core.augment import shift_images
 from studio.core.data import load_dataset
+from studio.core.lr_schedule import LR_SCHEDULE_DESCRIPTIONS, LR_SCHEDULES, schedule_factor
 from studio.core.training import (ENGINE_DESCRIPTIONS, ENGINES, ORDER_DESCRIPTIONS, ORDERS, PRESET_DESCRIPTIONS,
                                   PRESETS, BestEpoch, BestEpochChanged, EpochFinished, RunControl,
                                   RunDiverged, RunFinished, TrainingConfig, epoch_order, format_hidden_sizes,
@@ -266,6 +267,53 @@ def test_config_validation_messages() -> None:
     assert TrainingConfig.from_dict(SMALL.to_dict()) == SMALL
 
 
+@pytest.mark.parametrize("schedule", ["linear", "cosine"])
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_schedule_updates_each_epoch_with_the_rate_times_its_factor(schedule: str, engine: str) -> None:
+    """The same run as a constant-rate one whose rate is set by hand before each epoch."""
+    config = replace(SMALL, lr_schedule=schedule, max_epochs=4, momentum=0.5, engine=engine)
+    scheduled, events = run_all(config)
+    by_hand = config.build_network()
+    control = RunControl()
+    run = train(by_hand, tiny_dataset(), replace(config, lr_schedule="constant"), control)
+    factors = [schedule_factor(schedule, e, 4) for e in (1, 2, 3, 4)]
+    assert factors[0] == 1.0 and all(a > b > 0 for a, b in zip(factors, factors[1:]))
+    for event in run:
+        if isinstance(event, EpochFinished) and event.epoch < 4:
+            control.set_learning_rate(SMALL.lr * factors[event.epoch])
+    for p, q in zip(scheduled.parameters(), by_hand.parameters()):
+        np.testing.assert_allclose(p, q, rtol=0, atol=1e-12)
+    # The events report the rate set for the run; the schedule scales it.
+    assert [e.learning_rate for e in epochs_of(events)] == [SMALL.lr] * 4
+
+
+def test_schedule_factors_follow_their_formulas() -> None:
+    assert [schedule_factor("linear", e, 4) for e in (1, 2, 3, 4)] == [1.0, 0.75, 0.5, 0.25]
+    assert [schedule_factor("cosine", e, 2) for e in (1, 2)] == pytest.approx([1.0, 0.5])
+    assert schedule_factor("cosine", 3, 4) == pytest.approx((1 + np.cos(np.pi / 2)) / 2)
+    assert schedule_factor("linear", 9, 4) == 0.25            # past the end: the last epoch's factor
+    assert schedule_factor("constant", 7, None) == 1.0
+    with pytest.raises(ValueError, match="max epochs"):
+        schedule_factor("cosine", 1, None)
+    with pytest.raises(ValueError, match="max epochs"):
+        replace(SMALL, lr_schedule="linear", max_epochs=None).validate()
+    with pytest.raises(ValueError, match="schedule must be one of constant, linear, cosine"):
+        replace(SMALL, lr_schedule="step").validate()
+
+
+def test_a_scheduled_run_carried_on_after_a_stop_equals_one_without_the_stop() -> None:
+    config = replace(SMALL, lr_schedule="cosine", max_epochs=4)
+    straight, _ = run_all(config)
+    resumed = config.build_network()
+    control = RunControl()
+    for event in train(resumed, tiny_dataset(), config, control):
+        if isinstance(event, EpochFinished) and event.epoch == 2:
+            control.stop()
+    list(train(resumed, tiny_dataset(), config, first_epoch=2))
+    for p, q in zip(straight.parameters(), resumed.parameters()):
+        np.testing.assert_allclose(p, q, rtol=0, atol=1e-12)
+
+
 def test_labels_name_what_differs() -> None:
     assert PRESETS["article"].label() == "randn, lr 0.01"
     assert "relu" in PRESETS["best"].label()
@@ -335,6 +383,9 @@ def test_engine_and_early_stopping_are_settings_that_round_trip() -> None:
     with pytest.raises(ValueError, match="early stopping must be >= 1"):
         replace(SMALL, early_stopping=0).validate()
     assert "readable code" in replace(SMALL, engine="readable").label()
+    scheduled = replace(SMALL, lr_schedule="cosine")
+    assert TrainingConfig.from_dict(scheduled.to_dict()) == scheduled and "lr 0.5 cosine" in scheduled.label()
+    assert TrainingConfig.from_dict(old).lr_schedule == "constant"      # settings saved before schedules
 
 
 @pytest.mark.parametrize("text, sizes", [("16,16", (16, 16)), ("16-16", (16, 16)), ("16 16", (16, 16)),
@@ -517,3 +568,4 @@ def test_every_preset_engine_and_order_has_its_teaching_text() -> None:
     assert list(PRESET_DESCRIPTIONS) == list(PRESETS)
     assert list(ENGINE_DESCRIPTIONS) == list(ENGINES) == ["readable", "fast"]
     assert list(ORDER_DESCRIPTIONS) == list(ORDERS)
+    assert list(LR_SCHEDULE_DESCRIPTIONS) == list(LR_SCHEDULES) == ["constant", "linear", "cosine"]
