@@ -44,7 +44,7 @@ from studio.core.history import RunHistory
 from studio.core.training import EpochFinished, TrainingConfig
 from studio.gui.curve_hover import EpochHover
 from studio.gui.curve_marks import DisplayColumn, EpochLines
-from studio.gui.curve_axes import stepped_ranges
+from studio.gui.curve_axes import AxisFollower
 from studio.gui.plot_style import DecadeAxis, run_color, style_plot
 from studio.gui.run_curves import CURVES, RunCurves, current_entry, legend_html
 
@@ -111,13 +111,8 @@ class MetricsPlot(QWidget):
         self.lines = EpochLines(self.loss_plot, self.accuracy_plot)
         self._best_epoch: int | None = None
 
-        self._follow = True
-        self._ranges: dict[str, tuple[float, float]] = {}
-        for plot in (self.loss_plot, self.accuracy_plot):
-            plot.vb.disableAutoRange()
-            plot.vb.sigRangeChangedManually.connect(self._on_view_range_changed_manually)
-            if plot.autoBtn is not None:
-                plot.autoBtn.clicked.connect(self._on_auto_button_clicked)
+        self.axes = AxisFollower(self.loss_plot, self.accuracy_plot, self._followed_boxes, lambda: self.log_loss,
+                                 self)
         self._owned: RunHistory | None = RunHistory()   # the current run while no owner gives runs
         self._current = self._add_run(self._owned, current=True)
         self.hover = EpochHover(self.graphics, (self.loss_plot, self.accuracy_plot), self.lines,
@@ -338,13 +333,12 @@ class MetricsPlot(QWidget):
     @Slot(bool)
     def _on_log_check_toggled(self, on: bool) -> None:
         self.loss_plot.setLogMode(x=False, y=on)
-        self._ranges.pop("loss_y", None)
+        self.axes.forget("loss_y")
         self._dirty = True
 
     @Slot(bool)
     def _on_fit_all_check_toggled(self, _on: bool) -> None:
-        self._follow = True
-        self._follow_data(force=True)
+        self.axes.resume()
 
     @Slot(int)
     def _on_smoothing_spin_value_changed(self, window: int) -> None:
@@ -375,50 +369,24 @@ class MetricsPlot(QWidget):
             self._update_legend()
         self._current.draw(self._smoothing, current=True, display=self._display)
         changes = self._current.update_lr_changes()
-        self._follow_data()
+        self.axes.apply()
         self.lines.place_best(self._best_epoch)
         self.lines.place_lr_changes(changes)
 
     # -- axis ranges ----------------------------------------------------------------------------------
 
-    def _followed_runs(self, everything: bool = False) -> list[RunCurves]:
+    def _followed_boxes(self, everything: bool) -> list[dict[str, tuple[float, float]]]:
+        """The drawn ranges of the runs the axes follow (see ``set_fit_all_runs``)."""
         if everything or self.fit_all_runs or not len(self.history):
-            return [self._current, *self._previous]
-        return [self._current]
-
-    def _follow_data(self, force: bool = False, everything: bool = False) -> None:
-        """Set the axes to stepped ranges around the followed curves (``curve_axes``)."""
-        if not self._follow and not everything:
-            return
-        boxes = [run.bounds for run in self._followed_runs(everything) if run.bounds]
-        targets = stepped_ranges(boxes, self.log_loss)
-        for key, (lo, hi) in targets.items():
-            if not force and self._ranges.get(key) == (lo, hi):
-                continue
-            self._ranges[key] = (lo, hi)
-            if key == "x":
-                self.loss_plot.setXRange(lo, hi, padding=0.02)
-            elif key == "loss_y":
-                self.loss_plot.setYRange(lo, hi, padding=0.03)
-            else:
-                self.accuracy_plot.setYRange(lo, hi, padding=0.0)
-
-    @Slot(object)
-    def _on_view_range_changed_manually(self, _mask: object) -> None:
-        self._follow = False
-
-    @Slot()
-    def _on_auto_button_clicked(self) -> None:
-        # pyqtgraph's own handler has just switched its auto-range on: take over again.
-        for plot in (self.loss_plot, self.accuracy_plot):
-            plot.vb.disableAutoRange()
-        self._follow = True
-        self._follow_data(force=True)
+            runs = [self._current, *self._previous]
+        else:
+            runs = [self._current]
+        return [run.bounds for run in runs if run.bounds]
 
     @property
     def follows_data(self) -> bool:
         """True while the axes follow the data (until the user pans or zooms)."""
-        return self._follow
+        return self.axes.following
 
     # -- hover readout --------------------------------------------------------------------------------
 
@@ -439,7 +407,7 @@ class MetricsPlot(QWidget):
         screen size."""
         self.redraw()
         self.hover.hide()
-        self._follow_data(force=True, everything=True)
+        self.axes.apply(force=True, everything=True)
         try:
             exporter = pg.exporters.ImageExporter(self.graphics.scene())
             width = max(int(self.graphics.width() * scale), 16)
@@ -448,11 +416,10 @@ class MetricsPlot(QWidget):
             if not exporter.export(str(path)) and not path.exists():
                 raise OSError(f"could not write the image {path}")
         finally:
-            if self._follow:
-                self._follow_data(force=True)
+            if self.axes.following:
+                self.axes.apply(force=True)
             else:
-                for key in ("x", "loss_y", "accuracy_y"):
-                    self._ranges.pop(key, None)
+                self.axes.forget("x", "loss_y", "accuracy_y")
         return path
 
     def export_csv(self, path: str | Path) -> list[Path]:
