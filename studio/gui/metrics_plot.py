@@ -10,18 +10,14 @@ moving average) is for display only and is computed incrementally: each redraw s
 epochs.
 
 The axes follow the current run (with "Fit all runs", every run on the plots; with no epoch in the
-current run yet, the earlier ones) in steps (x up to the next of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8
-times a power of ten; loss from 0, or whole decades on the log scale, labelled at decades only;
-accuracy in tens of percent with room above 100%) rather than rescaling at every epoch: the curves
-grow into the plot, and pyqtgraph only recomputes an axis when its range changes, which was the
-plot's largest cost while training. Panning or zooming with the mouse stops the following; the
-plot's "A" button resumes it. A run of one epoch is drawn as points.
+current run yet, the earlier ones) in steps rather than rescaling at every epoch (``curve_axes``);
+the log-scale loss is labelled at decades only. Panning or zooming with the mouse stops the
+following; the plot's "A" button resumes it. A run of one epoch is drawn as points.
 
 Earlier runs stay on the plots as thin faded curves, one colour per run, named in the legend by their
-settings (``TrainingConfig.label()``). Solid lines are the training set, dashed lines the test set.
-A learning rate changed during the run is marked on the curves by a grey vertical line labelled with
-the new rate, and the legend gives the rate in use. Hovering shows the numbers of the epoch under the
-pointer in a box inside the plot, beside the pointer (flipped near the edges), gone when it leaves.
+settings; each run's curves are a ``RunCurves`` (``run_curves``). A learning rate changed during the
+run is marked on the curves by a grey vertical line labelled with the new rate, and the legend gives
+the rate in use. Hovering shows the numbers of the epoch under the pointer (``curve_hover``).
 
 Export: ``export_png`` writes both plots as one PNG with every run fitted in (pyqtgraph's
 ``ImageExporter``; its SVG exporter fails with Qt 6.11+). ``export_csv`` writes the current run to
@@ -29,63 +25,33 @@ the chosen file and each earlier run to a file beside it, ``<name>-previous-<k>.
 oldest), all with the columns of ``RunHistory.to_csv``.
 
 The best epoch (``set_best_epoch``, from the window's ``BestEpochTracker``) is a green dashed vertical
-line labelled "best" on both plots (the label flips to the line's left near the right edge); a new
-current run clears it.
+line labelled "best" on both plots; a new current run clears it. The lines are ``curve_marks``'.
 
 Left out: choosing the best epoch (``best_epoch``); training and its control (``training_runner``);
-keeping runs (their owner).
+keeping runs (their owner); drawing one run (``run_curves``); the hover readout (``curve_hover``).
 """
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401  (registers pg.exporters.ImageExporter)
-from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSpinBox,
-                               QVBoxLayout, QWidget)
+from PySide6.QtCore import QPointF, QTimer, Signal, Slot
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
-from studio.core.history import RunHistory, smooth
+from studio.core.history import RunHistory
 from studio.core.training import EpochFinished, TrainingConfig
-from studio.gui.curve_marks import DisplayColumn, EpochLines, format_epoch_row, learning_rate_changes
-from studio.gui.plot_style import PALETTE, DecadeAxis, HoverBox, nice_ceiling, run_color, style_plot
-
-__all__ = ["MetricsPlot", "PALETTE", "CURVES", "REDRAW_MS"]
+from studio.gui.curve_hover import EpochHover
+from studio.gui.curve_marks import DisplayColumn, EpochLines
+from studio.gui.curve_axes import AxisFollower
+from studio.gui.plot_style import DecadeAxis, run_color, style_plot
+from studio.gui.run_curves import CURVES, RunCurves, current_entry, legend_html
 
 #: Redraw period of the timer, ms (10 redraws a second at most). Each redraw runs pyqtgraph's Python
 #: paint code, which takes the interpreter lock from a per-sample training run: at 30 Hz the GUI thread
 #: used ~20% of a core while training the article preset, at 10 Hz ~13% (tests/benchmarks/bench_gui.py).
 REDRAW_MS = 100
-
-#: The four curves of a run: (name, history column, plot, scale, dashed).
-CURVES: tuple[tuple[str, str, str, float, bool], ...] = (
-    ("train_loss", "train_loss", "loss", 1.0, False),
-    ("test_loss", "test_loss", "loss", 1.0, True),
-    ("train_acc", "train_acc", "accuracy", 100.0, False),
-    ("test_acc", "test_acc", "accuracy", 100.0, True),
-)
-
-_HINT = "Solid: training set · dashed: test set · hover to read the numbers"
-_FADED_ALPHA = 100
-#: The accuracy axis ends here, so a 100% curve is drawn inside the frame, not on it.
-_ACCURACY_TOP = 103.0
-
-
-@dataclass
-class _PlottedRun:
-    """A run on the plots: its numbers (a reference to its owner's history), curves and colour."""
-
-    history: RunHistory
-    curves: dict[str, pg.PlotDataItem]
-    color: str
-    bounds: dict[str, tuple[float, float]] | None = None   # per plot, (min, max) of what is drawn
-    points: bool = False                                   # drawn with symbols (a single epoch)
-    lr_changes: list[tuple[int, float]] = field(default_factory=list)   # (epoch, new rate)
-    lr_checked: int = 0                                    # epochs already searched for changes
 
 
 class MetricsPlot(QWidget):
@@ -104,14 +70,10 @@ class MetricsPlot(QWidget):
         self._run_count = 0
         self._smoothing = 1
         self._dirty = False
-        self._previous: list[_PlottedRun] = []
+        self._previous: list[RunCurves] = []
         self._display = {name: DisplayColumn() for name, *_ in CURVES}
         self._legend_key: tuple = ()
 
-        self.readout = QLabel(_HINT)
-        self.readout.setTextFormat(Qt.TextFormat.PlainText)
-        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.readout.setToolTip(_HINT)
         self.log_check = QCheckBox("Log-scale loss")
         self.log_check.setToolTip("Show the loss on a logarithmic axis. Late in a run the loss keeps "
                                   "falling by small amounts that a linear axis flattens into a line; "
@@ -146,25 +108,16 @@ class MetricsPlot(QWidget):
         # the scene it is in the PNG export too.
         self.legend = pg.LabelItem(justify="left", color="k")
         self.graphics.addItem(self.legend, row=1, col=0, colspan=2)
-        self.hover_box = HoverBox()
         self.lines = EpochLines(self.loss_plot, self.accuracy_plot)
-        self._markers = self.lines.hover_markers           # the hovered epoch, on both plots
-        self._best_lines = self.lines.best_lines
-        self._lr_lines = self.lines.lr_lines
         self._best_epoch: int | None = None
 
-        self._follow = True
-        self._ranges: dict[str, tuple[float, float]] = {}
-        for plot in (self.loss_plot, self.accuracy_plot):
-            plot.vb.disableAutoRange()
-            plot.vb.sigRangeChangedManually.connect(self._on_view_range_changed_manually)
-            if plot.autoBtn is not None:
-                plot.autoBtn.clicked.connect(self._on_auto_button_clicked)
+        self.axes = AxisFollower(self.loss_plot, self.accuracy_plot, self._followed_boxes, lambda: self.log_loss,
+                                 self)
         self._owned: RunHistory | None = RunHistory()   # the current run while no owner gives runs
         self._current = self._add_run(self._owned, current=True)
-        self._mouse_proxy = pg.SignalProxy(self.graphics.scene().sigMouseMoved, rateLimit=30,
-                                           slot=self._on_scene_mouse_moved)
-        self.graphics.viewport().installEventFilter(self)
+        self.hover = EpochHover(self.graphics, (self.loss_plot, self.accuracy_plot), self.lines,
+                                lambda: self.history, self)
+        self.readout, self.hover_box = self.hover.readout, self.hover.box
 
         controls = QHBoxLayout()
         controls.addWidget(self.readout, 1)
@@ -197,50 +150,10 @@ class MetricsPlot(QWidget):
         plot.setClipToView(True)
         return plot
 
-    def _plot_of(self, plot_name: str) -> pg.PlotItem:
-        return self.loss_plot if plot_name == "loss" else self.accuracy_plot
-
-    def _add_run(self, history: RunHistory, current: bool) -> _PlottedRun:
+    def _add_run(self, history: RunHistory, current: bool) -> RunCurves:
         color = run_color(self._run_count)
         self._run_count += 1
-        curves = {}
-        for name, _, plot_name, _, dashed in CURVES:
-            curve = pg.PlotDataItem(connect="finite")
-            self._plot_of(plot_name).addItem(curve)
-            # After addItem, which applies the plot's own (default: off) downsampling to the item.
-            curve.setDownsampling(auto=True, method="peak")
-            curve.setClipToView(True)
-            if "autoDownsampleFactor" in curve.opts:
-                # Peak downsampling keeps each bin's min and max, so 2 bins a pixel (4 points) show
-                # every spike; pyqtgraph's default of 5 draws 2.5 times as many for no visible gain.
-                curve.opts["autoDownsampleFactor"] = 2.0
-            curves[name] = curve
-        run = _PlottedRun(history, curves, color)
-        self._style_run(run, current)
-        return run
-
-    def _remove_run(self, run: _PlottedRun) -> None:
-        for name, _, plot_name, _, _ in CURVES:
-            self._plot_of(plot_name).removeItem(run.curves[name])
-
-    def _style_run(self, run: _PlottedRun, current: bool) -> None:
-        for name, _, _, _, dashed in CURVES:
-            color = pg.mkColor(run.color)
-            if dashed:
-                # The test curves: dashed and a lighter shade of the run's colour.
-                color = color.lighter(150)
-            if not current:
-                color.setAlpha(_FADED_ALPHA)
-            pen = pg.mkPen(color, width=2 if current else 1,
-                           style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
-            curve = run.curves[name]
-            curve.setPen(pen)
-            curve.setZValue(10 if current else 0)
-            if run.points:
-                curve.setSymbol("o")
-                curve.setSymbolSize(7)
-                curve.setSymbolBrush(color)
-                curve.setSymbolPen(color)
+        return RunCurves(history, color, {"loss": self.loss_plot, "accuracy": self.accuracy_plot}, current)
 
     # -- the legend -----------------------------------------------------------------------------------
 
@@ -249,42 +162,16 @@ class MetricsPlot(QWidget):
         """The legend's entries in order: previous runs (oldest first), then the current run."""
         entries = [run.history.label for run in self._previous]
         if len(self.history):
-            entries.append(self._current_entry())
+            entries.append(current_entry(self.history))
         return entries
 
-    def _current_entry(self) -> str:
-        history = self.history
-        text = f"{history.label} (current)"
-        if len(history):
-            rate = float(history.column("lr")[-1])
-            started = history.config.lr if history.config is not None else float(history.column("lr")[0])
-            if np.isfinite(rate) and rate != started:
-                text = f"{history.label} (current, lr now {rate:g})"
-        return text
-
     def _update_legend(self) -> None:
-        parts = []
-        runs = [(run, False) for run in self._previous]
-        if len(self.history):
-            runs.append((self._current, True))
-        for run, current in runs:
-            color = pg.mkColor(run.color)
-            if not current:
-                color = color.lighter(160)
-            if current:
-                label = html.escape(run.history.label)
-                text = f"<b>{label}</b>" + html.escape(self._current_entry()[len(run.history.label):])
-            else:
-                text = html.escape(run.history.label)
-            parts.append(f"<span style='color:{color.name()}; font-size:14pt'>&#9473;&#9473;</span>"
-                         f"&nbsp;{text}")
-        rows = ["&nbsp;&nbsp;&nbsp; ".join(parts[i:i + 3]) for i in range(0, len(parts), 3)]
-        self.legend.setText("<br>".join(rows) if rows else "&nbsp;", size="9pt")
+        self.legend.setText(legend_html(self._previous, self._current if len(self.history) else None), size="9pt")
         self._legend_key = self._legend_state()
 
     def _legend_state(self) -> tuple:
         return (tuple(id(run.history) for run in self._previous), id(self.history), bool(len(self.history)),
-                self._current_entry())
+                current_entry(self.history))
 
     # -- the runs -------------------------------------------------------------------------------------
 
@@ -317,15 +204,15 @@ class MetricsPlot(QWidget):
         old_current, old_previous = self._current, list(self._previous)
         new_current = current is not old_current.history
         kept: set[int] = set()
-        previous: list[_PlottedRun] = []
+        previous: list[RunCurves] = []
         for history in earlier:
             run = known.get(id(history))
             if run is None or id(history) in kept:
                 run = self._add_run(history, current=False)
             else:
-                self._style_run(run, current=False)
+                run.style(current=False)
             kept.add(id(history))
-            self._set_curves_data(run, final=True)
+            run.draw(self._smoothing, current=False)
             previous.append(run)
         run = known.get(id(current))
         if run is not None and id(current) not in kept:
@@ -333,20 +220,19 @@ class MetricsPlot(QWidget):
         elif not len(old_current.history) and id(old_current.history) not in kept:
             # An empty current run leaves nothing to keep: its curves and colour go to the new one.
             run = old_current
-            run.history, run.bounds = current, None
-            run.lr_changes, run.lr_checked = [], 0
+            run.restart(current)
             kept.add(id(old_current.history))
         else:
             run = self._add_run(current, current=True)
-        self._style_run(run, current=True)
+        run.style(current=True)
         for old in [old_current, *old_previous]:
             if old is not run and all(old is not p for p in previous):
-                self._remove_run(old)
+                old.remove()
         self._current, self._previous = run, previous
         if new_current:
             for column in self._display.values():
                 column.reset()
-            self._hide_marker()
+            self.hover.hide()
             self.set_best_epoch(None)
         self._update_legend()
         self.clear_button.setEnabled(bool(previous))
@@ -396,7 +282,7 @@ class MetricsPlot(QWidget):
     @property
     def best_lines(self) -> tuple[pg.InfiniteLine, ...]:
         """The best-epoch lines: on the loss plot, then on the accuracy plot."""
-        return tuple(self._best_lines)
+        return tuple(self.lines.best_lines)
 
     @Slot(object)
     def set_best_epoch(self, epoch: int | None) -> None:
@@ -447,19 +333,18 @@ class MetricsPlot(QWidget):
     @Slot(bool)
     def _on_log_check_toggled(self, on: bool) -> None:
         self.loss_plot.setLogMode(x=False, y=on)
-        self._ranges.pop("loss_y", None)
+        self.axes.forget("loss_y")
         self._dirty = True
 
     @Slot(bool)
     def _on_fit_all_check_toggled(self, _on: bool) -> None:
-        self._follow = True
-        self._follow_data(force=True)
+        self.axes.resume()
 
     @Slot(int)
     def _on_smoothing_spin_value_changed(self, window: int) -> None:
         self._smoothing = max(int(window), 1)
         for run in self._previous:
-            self._set_curves_data(run, final=True)
+            run.draw(self._smoothing, current=False)
         self._dirty = True
 
     @Slot()
@@ -482,95 +367,26 @@ class MetricsPlot(QWidget):
         self._dirty = False
         if self._legend_state() != self._legend_key:
             self._update_legend()
-        self._set_curves_data(self._current, final=False)
-        run = self._current
-        run.lr_changes, run.lr_checked = learning_rate_changes(run.history, run.lr_changes, run.lr_checked)
-        self._follow_data()
+        self._current.draw(self._smoothing, current=True, display=self._display)
+        changes = self._current.update_lr_changes()
+        self.axes.apply()
         self.lines.place_best(self._best_epoch)
-        self.lines.place_lr_changes(run.lr_changes)
-
-    def _set_curves_data(self, run: _PlottedRun, final: bool) -> None:
-        history = run.history
-        x = history.column("epoch")
-        has_test = history.has_test
-        points = len(history) == 1          # one epoch is a point: a line needs two
-        if points != run.points:
-            run.points = points
-            for curve in run.curves.values():
-                curve.setSymbol(None)
-            self._style_run(run, current=run is self._current)
-        bounds: dict[str, list[float]] = {"loss": [], "accuracy": []}
-        for name, column, plot_name, scale, _ in CURVES:
-            curve = run.curves[name]
-            if column.startswith("test") and not has_test:
-                curve.setData([], [])
-                continue
-            raw = history.column(column)
-            if final:
-                # A finished run's curves are computed once; no incremental state to keep.
-                y = smooth(raw, self._smoothing) * scale
-            else:
-                y = self._display[name].update(raw, self._smoothing, scale)
-            curve.setData(x, y)
-            finite = y[np.isfinite(y)]
-            if finite.size:
-                bounds[plot_name] += [float(finite.min()), float(finite.max())]
-        run.bounds = {k: (min(v), max(v)) for k, v in bounds.items() if v}
-        run.bounds["epochs"] = (0.0, float(history.last_epoch))
+        self.lines.place_lr_changes(changes)
 
     # -- axis ranges ----------------------------------------------------------------------------------
 
-    def _followed_runs(self, everything: bool = False) -> list[_PlottedRun]:
+    def _followed_boxes(self, everything: bool) -> list[dict[str, tuple[float, float]]]:
+        """The drawn ranges of the runs the axes follow (see ``set_fit_all_runs``)."""
         if everything or self.fit_all_runs or not len(self.history):
-            return [self._current, *self._previous]
-        return [self._current]
-
-    def _follow_data(self, force: bool = False, everything: bool = False) -> None:
-        """Set the axes to stepped ranges around the followed curves (see the module docstring)."""
-        if not self._follow and not everything:
-            return
-        boxes = [run.bounds for run in self._followed_runs(everything) if run.bounds]
-        last_epoch = max([b["epochs"][1] for b in boxes] + [0.0])
-        targets = {"x": (0.0, nice_ceiling(max(last_epoch + 1, 10.0)))}   # room after the last point
-        loss = [b["loss"] for b in boxes if "loss" in b]
-        if loss:
-            lo, hi = min(b[0] for b in loss), max(b[1] for b in loss)
-            if self.log_loss:
-                lo = max(lo, 1e-12)
-                targets["loss_y"] = (float(np.floor(np.log10(lo))), float(np.ceil(np.log10(max(hi, lo * 10)))))
-            else:
-                targets["loss_y"] = (0.0, nice_ceiling(hi))
-        accuracy = [b["accuracy"] for b in boxes if "accuracy" in b]
-        if accuracy:
-            lo = min(b[0] for b in accuracy)
-            targets["accuracy_y"] = (float(np.clip(np.floor(lo / 10) * 10, 0, 90)), _ACCURACY_TOP)
-        for key, (lo, hi) in targets.items():
-            if not force and self._ranges.get(key) == (lo, hi):
-                continue
-            self._ranges[key] = (lo, hi)
-            if key == "x":
-                self.loss_plot.setXRange(lo, hi, padding=0.02)
-            elif key == "loss_y":
-                self.loss_plot.setYRange(lo, hi, padding=0.03)
-            else:
-                self.accuracy_plot.setYRange(lo, hi, padding=0.0)
-
-    @Slot(object)
-    def _on_view_range_changed_manually(self, _mask: object) -> None:
-        self._follow = False
-
-    @Slot()
-    def _on_auto_button_clicked(self) -> None:
-        # pyqtgraph's own handler has just switched its auto-range on: take over again.
-        for plot in (self.loss_plot, self.accuracy_plot):
-            plot.vb.disableAutoRange()
-        self._follow = True
-        self._follow_data(force=True)
+            runs = [self._current, *self._previous]
+        else:
+            runs = [self._current]
+        return [run.bounds for run in runs if run.bounds]
 
     @property
     def follows_data(self) -> bool:
         """True while the axes follow the data (until the user pans or zooms)."""
-        return self._follow
+        return self.axes.following
 
     # -- hover readout --------------------------------------------------------------------------------
 
@@ -582,37 +398,7 @@ class MetricsPlot(QWidget):
     def show_epoch(self, epoch: int | None, plot: pg.PlotItem | None = None, at: QPointF | None = None) -> None:
         """Show the current run's numbers for ``epoch`` and mark it on both plots; with ``plot`` and
         ``at`` (view coordinates) also in a box beside that point. None hides them."""
-        row = self.history.row(epoch) if epoch is not None else None
-        if row is None:
-            self._hide_marker()
-            return
-        self.lines.show_hover(epoch)
-        self.readout.setText(format_epoch_row(row))
-        if plot is not None and at is not None:
-            self.hover_box.show_at(plot, at, format_epoch_row(row, lines=True))
-
-    def _hide_marker(self) -> None:
-        self.lines.show_hover(None)
-        self.hover_box.hide()
-        self.readout.setText(_HINT)
-
-    @Slot(object)
-    def _on_scene_mouse_moved(self, args: tuple[QPointF]) -> None:
-        position = args[0]
-        for plot in (self.loss_plot, self.accuracy_plot):
-            if plot.vb.sceneBoundingRect().contains(position):
-                point = plot.vb.mapSceneToView(position)
-                if len(self.history):
-                    epochs = self.history.column("epoch")
-                    epoch = int(np.clip(round(point.x()), epochs[0], epochs[-1]))
-                    self.show_epoch(epoch, plot, point)
-                return
-        self._hide_marker()
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # Qt's name
-        if event.type() == QEvent.Type.Leave:
-            self._hide_marker()          # no numbers left behind when the pointer goes
-        return False
+        self.hover.show_epoch(epoch, plot, at)
 
     # -- export ---------------------------------------------------------------------------------------
 
@@ -620,8 +406,8 @@ class MetricsPlot(QWidget):
         """Write both plots (with legend and every run) to the PNG file ``path``, ``scale`` times the
         screen size."""
         self.redraw()
-        self._hide_marker()
-        self._follow_data(force=True, everything=True)
+        self.hover.hide()
+        self.axes.apply(force=True, everything=True)
         try:
             exporter = pg.exporters.ImageExporter(self.graphics.scene())
             width = max(int(self.graphics.width() * scale), 16)
@@ -630,11 +416,10 @@ class MetricsPlot(QWidget):
             if not exporter.export(str(path)) and not path.exists():
                 raise OSError(f"could not write the image {path}")
         finally:
-            if self._follow:
-                self._follow_data(force=True)
+            if self.axes.following:
+                self.axes.apply(force=True)
             else:
-                for key in ("x", "loss_y", "accuracy_y"):
-                    self._ranges.pop(key, None)
+                self.axes.forget("x", "loss_y", "accuracy_y")
         return path
 
     def export_csv(self, path: str | Path) -> list[Path]:
@@ -650,7 +435,3 @@ class MetricsPlot(QWidget):
             run.history.to_csv(other)
             written.append(other)
         return written
-
-
-# Kept for callers and tests of the earlier name.
-_nice_ceiling = nice_ceiling

@@ -9,7 +9,7 @@ window's Start/Pause shortcut always gets it, and no number field is ever edited
 Delete and Backspace are left to the fields: they clear the pad only while the pad has the focus
 (``PadPanel`` gives its clear action that context, and drawing focuses the pad).
 
-Left out: the actions themselves (``controls_panel``, ``pad_panel``).
+Left out: the actions themselves (``run_box``, ``pad_panel``).
 """
 from __future__ import annotations
 

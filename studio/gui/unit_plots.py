@@ -26,7 +26,31 @@ _SIDE = 32
 _MARK_PEN = pg.mkPen("#d62728", width=2)
 
 
-class VectorBars(pg.PlotWidget):
+class _UnitPicking:
+    """What both plots do with the mouse: tell the unit under it (tooltip and ``unit_hovered``) and a
+    left click on a unit (``unit_clicked``). The plot gives ``unit_at(scene_pos)`` and ``describe(unit)``
+    and declares both signals (a Qt signal belongs on the Qt class itself)."""
+
+    def _listen_to_mouse(self) -> None:
+        self.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
+        self.scene().sigMouseClicked.connect(self._on_scene_mouse_clicked)
+
+    def _on_scene_mouse_moved(self, scene_pos: QPointF) -> None:
+        unit = self.unit_at(scene_pos)
+        if unit is not None:
+            text = self.describe(unit)
+            self.setToolTip(text)
+            self.unit_hovered.emit(text)
+
+    def _on_scene_mouse_clicked(self, event: object) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        unit = self.unit_at(event.scenePos())
+        if unit is not None:
+            self.unit_clicked.emit(unit)
+
+
+class VectorBars(_UnitPicking, pg.PlotWidget):
     """Bars of one or two vectors of the same length; x is the unit number (from 0)."""
 
     unit_clicked = Signal(int)
@@ -49,8 +73,7 @@ class VectorBars(pg.PlotWidget):
         self._mark = pg.InfiniteLine(angle=90, pen=pg.mkPen("#d62728", width=1.5, style=Qt.PenStyle.DashLine))
         self._mark.setVisible(False)
         plot.addItem(self._mark)
-        self.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
-        self.scene().sigMouseClicked.connect(self._on_scene_mouse_clicked)
+        self._listen_to_mouse()
 
     @property
     def units(self) -> int:
@@ -114,20 +137,6 @@ class VectorBars(pg.PlotWidget):
     def describe(self, unit: int) -> str:
         return ",   ".join(f"{v.labels[unit]} = {num(v.values[unit])}" if len(self._vectors) == 1 else
                            f"{v.name}: {v.labels[unit]} = {num(v.values[unit])}" for v in self._vectors)
-
-    def _on_scene_mouse_moved(self, scene_pos: QPointF) -> None:
-        unit = self.unit_at(scene_pos)
-        if unit is not None:
-            text = self.describe(unit)
-            self.setToolTip(text)
-            self.unit_hovered.emit(text)
-
-    def _on_scene_mouse_clicked(self, event: object) -> None:
-        if event.button() != Qt.MouseButton.LeftButton:
-            return
-        unit = self.unit_at(event.scenePos())
-        if unit is not None:
-            self.unit_clicked.emit(unit)
 
 
 class _Picture:
@@ -196,7 +205,7 @@ class _Picture:
         self.frame.setVisible(True)
 
 
-class PicturePair(pg.GraphicsLayoutWidget):
+class PicturePair(_UnitPicking, pg.GraphicsLayoutWidget):
     """The input drawing alone (``show_drawing``) or two mosaics of per-unit 32x32 pictures
     (``show_tiles``): left what this sample would paint onto each unit's weights, right the weights."""
 
@@ -211,8 +220,7 @@ class PicturePair(pg.GraphicsLayoutWidget):
         self._names: tuple[str, str] = ("", "")
         self._tiles: tuple[np.ndarray, np.ndarray] | None = None
         self._drawing: np.ndarray | None = None
-        self.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
-        self.scene().sigMouseClicked.connect(self._on_scene_mouse_clicked)
+        self._listen_to_mouse()
 
     @property
     def levels(self) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -253,7 +261,8 @@ class PicturePair(pg.GraphicsLayoutWidget):
         picture = self.left if side == "left" else self.right
         return self.mapFromScene(picture.image_item.mapToScene(picture.centre_of(unit)))
 
-    def _unit_at(self, scene_pos: QPointF) -> int | None:
+    def unit_at(self, scene_pos: QPointF) -> int | None:
+        """The unit under scene position ``scene_pos`` on either picture, or None."""
         for picture in (self.left, self.right):
             if picture.plot.isVisible():
                 unit = picture.unit_at(scene_pos)
@@ -269,17 +278,3 @@ class PicturePair(pg.GraphicsLayoutWidget):
         left, right = self._tiles
         return (f"unit {unit}: {self._names[0]} from {num(left[unit].min())} to {num(left[unit].max())};   "
                 f"{self._names[1]} from {num(right[unit].min())} to {num(right[unit].max())}")
-
-    def _on_scene_mouse_moved(self, scene_pos: QPointF) -> None:
-        unit = self._unit_at(scene_pos)
-        if unit is not None:
-            text = self.describe(unit)
-            self.setToolTip(text)
-            self.unit_hovered.emit(text)
-
-    def _on_scene_mouse_clicked(self, event: object) -> None:
-        if event.button() != Qt.MouseButton.LeftButton:
-            return
-        unit = self._unit_at(event.scenePos())
-        if unit is not None:
-            self.unit_clicked.emit(unit)

@@ -24,7 +24,7 @@ from studio.core.training import PRESETS
 from studio.gui.actions import (COMPARE_TAB, DIAGNOSTICS_TAB, FRAGILITY_TAB, MISTAKES_TAB, ONE_UPDATE_TAB,
                                 TRAINING_TAB)
 from studio.gui.code_viewer import CodeViewer
-from studio.gui.compare_view import KNOB_ROWS as COMPARE_KNOB_ROWS
+from studio.gui.compare_form import KNOB_ROWS as COMPARE_KNOB_ROWS
 
 if TYPE_CHECKING:
     from studio.gui.main_window import MainWindow

@@ -16,7 +16,8 @@ from pytestqt.qtbot import QtBot
 
 from studio.core.compare import summarise
 from studio.core.training import TrainingConfig, train
-from studio.gui.compare_view import LEGEND_CHARS, CompareView, _legend_rows
+from studio.gui.compare_chart import LEGEND_CHARS, _legend_rows
+from studio.gui.compare_view import CompareView
 from tests.helpers import tiny_dataset
 
 BASE = TrainingConfig(hidden=(8,), lr=0.5, batch_size=1, max_epochs=3, seed=2)

@@ -12,8 +12,8 @@ from pytestqt.qtbot import QtBot
 from studio.core.data import Dataset, Split
 from studio.core.network import INIT_DESCRIPTIONS, INITS
 from studio.core.training import ORDER_DESCRIPTIONS, PRESETS, TrainingConfig
-from studio.gui.controls_panel import (LOCKED_TIP, NETWORK_FIELDS, ControlsPanel, needs_new_network,
-                                       parse_hidden)
+from studio.gui.controls_panel import LOCKED_TIP, NETWORK_FIELDS, ControlsPanel, needs_new_network
+from studio.gui.network_boxes import parse_hidden
 
 
 @pytest.fixture
@@ -284,9 +284,9 @@ def test_run_the_readable_code_is_a_setting_of_the_run(qtbot: QtBot, panel: Cont
 def test_the_settings_panel_speaks_with_the_core_texts_and_parser() -> None:
     from studio.core.network import ACTIVATION_DESCRIPTIONS, LOSS_DESCRIPTIONS
     from studio.core.training import PRESET_DESCRIPTIONS
-    from studio.gui import controls_panel
-    assert controls_panel.ACTIVATION_TIPS is ACTIVATION_DESCRIPTIONS
-    assert controls_panel.LOSS_TIPS is LOSS_DESCRIPTIONS and controls_panel.PRESET_TIPS is PRESET_DESCRIPTIONS
+    from studio.gui import controls_panel, network_boxes
+    assert network_boxes.ACTIVATION_TIPS is ACTIVATION_DESCRIPTIONS
+    assert network_boxes.LOSS_TIPS is LOSS_DESCRIPTIONS and controls_panel.PRESET_TIPS is PRESET_DESCRIPTIONS
     assert parse_hidden("16-16") == parse_hidden("16, 16") == (16, 16)
     with pytest.raises(ValueError, match="4096"):
         parse_hidden("5000")

@@ -192,7 +192,7 @@ def test_hover_shows_the_epoch_under_the_mouse(qtbot: QtBot, plot: MetricsPlot) 
     qtbot.waitUntil(lambda: plot.readout_text.startswith("Epoch 7 "), timeout=2000)
     assert "loss 0.1429" in plot.readout_text            # 1/7
     assert "accuracy 92.9%" in plot.readout_text         # 1 - 0.5/7
-    assert all(marker.isVisible() and marker.value() == 7 for marker in plot._markers)
+    assert all(marker.isVisible() and marker.value() == 7 for marker in plot.lines.hover_markers)
     # Outside the data the nearest epoch is shown.
     plot.show_epoch(None)
     assert plot.readout_text.startswith("Solid: training set")
@@ -270,8 +270,8 @@ def test_axes_follow_the_data_in_steps_until_the_user_pans(plot: MetricsPlot) ->
 @pytest.mark.parametrize(("value", "expected"), [(1, 1), (11, 12), (24, 25), (26, 30), (31, 40), (99, 100),
                                                  (101, 120), (0.013, 0.015), (0, 1)])
 def test_nice_ceiling(value: float, expected: float) -> None:
-    from studio.gui.metrics_plot import _nice_ceiling
-    assert _nice_ceiling(value) == pytest.approx(expected)
+    from studio.gui.plot_style import nice_ceiling
+    assert nice_ceiling(value) == pytest.approx(expected)
 
 
 # -- the plot is given its runs -------------------------------------------------------------------
@@ -324,13 +324,13 @@ def test_a_live_learning_rate_change_is_marked_and_named_in_the_legend(plot: Met
     plot.add_epochs(events(11, 20, lr=0.05))
     plot.redraw()
     assert plot.learning_rate_changes == [(11, 0.05)]
-    labelled = [line for line in plot._lr_lines if line.isVisible() and getattr(line, "label", None)]
+    labelled = [line for line in plot.lines.lr_lines if line.isVisible() and getattr(line, "label", None)]
     assert [(line.value(), line.label.toPlainText()) for line in labelled] == [(11, "lr 0.05")]
     assert "lr now 0.05" in plot.legend_entries[-1] and "lr now 0.05" in plot.legend.text
     plot.start_run(TrainingConfig())                         # a new run has no changes
     plot.redraw()
     assert plot.learning_rate_changes == []
-    assert not any(line.isVisible() for line in plot._lr_lines)
+    assert not any(line.isVisible() for line in plot.lines.lr_lines)
 
 
 def test_log_ticks_are_decades_spaced_so_labels_never_overlap(plot: MetricsPlot) -> None:
@@ -392,7 +392,7 @@ def test_the_hover_box_stays_inside_the_plot_and_goes_when_the_pointer_leaves(qt
         assert view.sceneBoundingRect().adjusted(-1, -1, 1, 1).contains(box), (fx, fy)
         assert "learning rate 0.01" in plot.hover_box.text()
     QApplication.sendEvent(plot.graphics.viewport(), QEvent(QEvent.Type.Leave))
-    assert not plot.hover_box.isVisible() and not any(m.isVisible() for m in plot._markers)
+    assert not plot.hover_box.isVisible() and not any(m.isVisible() for m in plot.lines.hover_markers)
     assert plot.readout_text.startswith("Solid: training set")
 
 
