@@ -1,11 +1,12 @@
-"""The "Optimiser" settings box: how the network is trained (learning rate, batch size, momentum,
+"""The "Optimiser" settings box: how the network is trained (learning rate and its schedule, batch size, momentum,
 weight decay, random shift, augmentations, sample order, run length, early stopping, engine).
 
 The box says ``edited()`` when a field of the ``TrainingConfig`` changes, except the learning rate,
 which has its own ``learning_rate_edited(float)`` (a run takes it from the next epoch); it reads its
 part of a config with ``fields()`` and shows one with ``fill(config)``. Early stopping is not part of a
 ``TrainingConfig`` (the window stops the run, not the trainer): ``early_stopping_spin`` is read by the
-panel. ``update_notes()`` spells out the chosen augmentations on their button.
+panel. ``update_notes()`` spells out the chosen augmentations on their button and frames Max epochs
+in red while a decaying schedule has no number of epochs to decay over.
 
 Left out: the rest of the form and locking during a run (``controls_panel``).
 """
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFormLayout, QGroupBox
                                QWidget)
 
 from studio.core.augment import AUGMENT_DESCRIPTIONS, AUGMENTS
+from studio.core.lr_schedule import LR_SCHEDULE_DESCRIPTIONS, LR_SCHEDULES
 from studio.core.training import (EARLY_STOPPING_DESCRIPTION, ENGINE_DESCRIPTIONS, ORDER_DESCRIPTIONS, ORDERS,
                                   TrainingConfig)
 from studio.gui.form_fields import CompactSpinBox, choice_combo, select_data
@@ -26,6 +28,12 @@ AUGMENT_TEXT_CHARS = 28
 
 ORDER_NAMES: dict[str, str] = {"shuffle": "new shuffle every epoch", "permuted": "one fixed random order",
                                "dataset": "data set order"}
+
+SCHEDULE_NAMES: dict[str, str] = {"constant": "constant", "linear": "linear decay", "cosine": "cosine decay"}
+
+MAX_EPOCHS_TIP = ("Stop after this many epochs in all (0 = unlimited: train until you press Stop). One epoch "
+                  "is one pass over the training set. The article preset's 1,743 is the tutorial's own run "
+                  "length. A decaying learning-rate schedule decays over this many epochs.")
 
 EARLY_STOPPING_TIP = (f"{EARLY_STOPPING_DESCRIPTION} Off at 0. Editable during a run: it counts from the "
                       f"next epoch; Run > Restore best weights puts the best epoch back.")
@@ -47,6 +55,11 @@ class OptimiserBox(QGroupBox):
         self.lr_spin.setToolTip("Step size of each update, W <- W - lr dC/dW. Too small: slow progress; "
                                 "too large: the loss jumps about or the run diverges. Editable during a "
                                 "run: the new value is used from the next epoch.")
+        self.schedule_combo = choice_combo(
+            LR_SCHEDULES, LR_SCHEDULE_DESCRIPTIONS, SCHEDULE_NAMES,
+            tip="How the learning rate changes over the run: each epoch updates with the rate above times "
+                "the schedule's factor. Decaying it lets the weights settle at the end instead of "
+                "jittering, which makes runs more alike and reads other handwriting better.")
         self.batch_spin = QSpinBox()
         self.batch_spin.setRange(1, 65_536)
         self.batch_spin.setToolTip("Samples per update. 1 is the tutorial's per-sample SGD; larger "
@@ -78,10 +91,9 @@ class OptimiserBox(QGroupBox):
         self.max_epochs_spin.setRange(0, 10_000_000)
         self.max_epochs_spin.setSpecialValueText("unlimited")
         self.max_epochs_spin.setGroupSeparatorShown(True)     # "1,743", as everywhere else
-        self.max_epochs_spin.setToolTip("Stop after this many epochs in all (0 = unlimited: train until "
-                                        "you press Stop). One epoch is one pass over the training set. "
-                                        "The article preset's 1,743 is the tutorial's own run length.")
+        self.max_epochs_spin.setToolTip(MAX_EPOCHS_TIP)
         form.addRow("Learning rate:", self.lr_spin)
+        form.addRow("Schedule:", self.schedule_combo)
         form.addRow("Batch size:", self.batch_spin)
         form.addRow("Momentum:", self.momentum_spin)
         form.addRow("Weight decay:", self.decay_spin)
@@ -109,6 +121,7 @@ class OptimiserBox(QGroupBox):
                      self.max_epochs_spin):
             spin.valueChanged.connect(self.edited)
         self.order_combo.currentIndexChanged.connect(self.edited)
+        self.schedule_combo.currentIndexChanged.connect(self.edited)
 
     def _build_augment_button(self) -> None:
         # Augmentations: a menu of check boxes, one per distortion (several may be on at once).
@@ -134,6 +147,7 @@ class OptimiserBox(QGroupBox):
         """This box's ``TrainingConfig`` fields."""
         return {
             "lr": float(self.lr_spin.value()),
+            "lr_schedule": self.schedule_combo.currentData(),
             "batch_size": int(self.batch_spin.value()),
             "momentum": float(self.momentum_spin.value()),
             "weight_decay": float(self.decay_spin.value()),
@@ -154,6 +168,7 @@ class OptimiserBox(QGroupBox):
             action.setChecked(name in config.augment)
         self.readable_check.setChecked(config.engine == "readable")
         select_data(self.order_combo, config.order)
+        select_data(self.schedule_combo, config.lr_schedule)
         self.max_epochs_spin.setValue(config.max_epochs or 0)
 
     def update_notes(self) -> None:
@@ -163,3 +178,11 @@ class OptimiserBox(QGroupBox):
         if len(text) > AUGMENT_TEXT_CHARS:       # the button must not widen the settings panel
             text = "all five" if len(chosen) == len(AUGMENTS) else f"{len(chosen)} of {len(AUGMENTS)}: {chosen[0]}, ..."
         self.augment_button.setText(text)
+        schedule = self.schedule_combo.currentData()
+        if schedule != "constant" and self.max_epochs_spin.value() == 0:
+            self.max_epochs_spin.setStyleSheet("QSpinBox { border: 1px solid #d62728; }")
+            self.max_epochs_spin.setToolTip(f"A {SCHEDULE_NAMES[schedule]} schedule decays over the run's "
+                                            f"epochs: set a number of epochs, or choose the constant schedule.")
+        else:
+            self.max_epochs_spin.setStyleSheet("")
+            self.max_epochs_spin.setToolTip(MAX_EPOCHS_TIP)

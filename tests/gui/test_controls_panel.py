@@ -306,3 +306,27 @@ def test_every_augmentation_on_does_not_widen_the_settings(qtbot: QtBot, panel: 
     assert panel.minimumSizeHint().width() <= width
     panel.set_config(replace(PRESETS["best"], augment=("rotate", "scale", "shear", "thickness")))
     assert panel.augment_button.text() == "4 of 5: rotate, ..."
+
+
+def test_the_learning_rate_schedule_is_chosen_shown_and_locked(qtbot: QtBot, panel: ControlsPanel) -> None:
+    panel.set_config(replace(PRESETS["fast"], lr_schedule="cosine", max_epochs=30))
+    assert panel.config().lr_schedule == "cosine" and panel.schedule_combo.currentText() == "cosine decay"
+    # Chosen the way a user does: open the list and pick "linear decay" with the keyboard.
+    panel.schedule_combo.setFocus()
+    with qtbot.waitSignal(panel.config_changed) as signal:
+        qtbot.keyClick(panel.schedule_combo, Qt.Key.Key_Up)
+    assert signal.args[0].lr_schedule == "linear"
+    for index in range(panel.schedule_combo.count()):
+        assert "learning rate" in panel.schedule_combo.itemData(index, Qt.ItemDataRole.ToolTipRole)
+    # A decaying schedule needs a number of epochs: unlimited is framed in red, says why, and Start's
+    # config() refuses it with the reason.
+    panel.max_epochs_spin.setValue(0)
+    assert "#d62728" in panel.max_epochs_spin.styleSheet()
+    assert "set a number of epochs" in panel.max_epochs_spin.toolTip()
+    with pytest.raises(ValueError, match="set max epochs"):
+        panel.config()
+    panel.max_epochs_spin.setValue(40)
+    assert panel.max_epochs_spin.styleSheet() == "" and panel.config().max_epochs == 40
+    panel.set_dataset(small_dataset())
+    panel.set_run_state("running")
+    assert not panel.schedule_combo.isEnabled()
