@@ -179,6 +179,7 @@ def restore_window(window: MainWindow) -> None:
     window.best.early_stopping_patience = window.controls.early_stopping_patience()
     window.metrics.set_log_loss(store.flag("view/log_loss", False))
     window.metrics.set_smoothing(store.smoothing())
+    window.pad.input_preview.choose_normalising(store.flag("view/normalise_drawing", True))
     splitter = store.blob("window/splitter")
     if splitter is not None:
         window.main_splitter.restoreState(splitter)
@@ -198,6 +199,8 @@ def save_window(window: MainWindow) -> None:
     store.set_value("view/tab", window.view_tabs.currentIndex())
     store.set_value("view/log_loss", window.metrics.log_loss)
     store.set_value("view/smoothing", window.metrics.smoothing)
+    # The user's choice: normalising turned off by the fooling panel for a search is not remembered.
+    store.set_value("view/normalise_drawing", window.pad.input_preview.chosen_normalising())
     try:
         config = window.controls.config()
         check_network_size(config)
