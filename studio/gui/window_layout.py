@@ -125,7 +125,7 @@ def build_docks(w: MainWindow) -> None:
     (w.lessons_dock if first_launch and not wide else w.settings_dock).raise_()
     w.store.set_value("lessons/opened", True)
     # View > Settings / Runs / Lessons: a dock opened from the menu comes to the front of its tabs (Qt
-    # would add it behind the current tab, where it did not show and its menu item unticked itself).
+    # adds it behind the current tab, where the learner would not see it open).
     for dock in (w.settings_dock, w.runs_dock, w.lessons_dock):
         dock.toggleViewAction().triggered.connect(_front_when_opened(dock))
     w.lessons_dock.toggleViewAction().toggled.connect(_settings_when_lessons_closed(w))
