@@ -35,6 +35,8 @@ class NetworkInputPreview(QWidget):
 
     ``normalise_changed(bool)`` follows the check box. ``network_input(drawing)`` returns what the
     network should read for a pad drawing and shows it; ``show_input(image)`` shows an image as is.
+    ``chosen_normalising()`` is the user's own choice, the one the window remembers between launches:
+    ``set_normalising`` (the fooling panel turns normalising off for its searches) leaves it alone.
     """
 
     normalise_changed = Signal(bool)
@@ -46,6 +48,8 @@ class NetworkInputPreview(QWidget):
         self.normalise_check.setChecked(True)
         self.normalise_check.setToolTip(NORMALISE_TIP)
         self.normalise_check.toggled.connect(self._on_normalise_check_toggled)
+        self.normalise_check.clicked.connect(self._on_normalise_check_clicked)   # the user, not the program
+        self._chosen = True
         self.picture = QLabel()
         self.picture.setFixedSize(32 * ZOOM + 2, 32 * ZOOM + 2)
         self.picture.setStyleSheet("QLabel { border: 1px solid #888; background: white; }")
@@ -65,7 +69,17 @@ class NetworkInputPreview(QWidget):
         return self.normalise_check.isChecked()
 
     def set_normalising(self, on: bool) -> None:
+        """Turn normalising on or off for now, without changing the user's choice."""
         self.normalise_check.setChecked(on)
+
+    def chosen_normalising(self) -> bool:
+        """What the user last chose with the check box (or ``choose_normalising``): the value to remember."""
+        return self._chosen
+
+    def choose_normalising(self, on: bool) -> None:
+        """Set the check box as the user's own choice (the remembered one, at launch)."""
+        self._chosen = bool(on)
+        self.normalise_check.setChecked(self._chosen)
 
     def style(self) -> DigitStyle:
         return self._style
@@ -104,3 +118,6 @@ class NetworkInputPreview(QWidget):
 
     def _on_normalise_check_toggled(self, on: bool) -> None:
         self.normalise_changed.emit(on)
+
+    def _on_normalise_check_clicked(self, on: bool) -> None:
+        self._chosen = on

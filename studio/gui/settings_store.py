@@ -159,6 +159,16 @@ def _quote(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def first_window_size(screen_width: int, screen_height: int) -> tuple[int, int]:
+    """The window's size at its first launch on a screen whose free area is ``screen_width`` x
+    ``screen_height``: 90% of it up to 1440x900, but never under 1024x640 when the screen has that
+    much (it would lose what it was laid out for), nor taller than the screen. A screen narrower than
+    1024 (no real one here: the offscreen test screen) gets 1360 pixels of width."""
+    width = min(1440, max(int(screen_width * 0.9), 1024)) if screen_width >= 1024 else 1360
+    height = min(900, max(int(screen_height * 0.9), min(screen_height, 640)))
+    return width, height
+
+
 def restore_window(window: MainWindow) -> None:
     """Apply the remembered settings to ``window`` (layout, training settings, view options, tab), and
     say in its status bar what could not be used."""
@@ -166,8 +176,7 @@ def restore_window(window: MainWindow) -> None:
     geometry = store.blob("window/geometry")
     if geometry is None or not window.restoreGeometry(geometry):
         screen = window.screen().availableGeometry()
-        window.resize(min(1440, int(screen.width() * 0.9)) if screen.width() > 900 else 1360,
-                      min(900, int(screen.height() * 0.9)) if screen.height() > 700 else 860)
+        window.resize(*first_window_size(screen.width(), screen.height()))
     state = store.blob("window/state")
     if state is not None:
         window.restoreState(state)
@@ -179,6 +188,7 @@ def restore_window(window: MainWindow) -> None:
     window.best.early_stopping_patience = window.controls.early_stopping_patience()
     window.metrics.set_log_loss(store.flag("view/log_loss", False))
     window.metrics.set_smoothing(store.smoothing())
+    window.pad.input_preview.choose_normalising(store.flag("view/normalise_drawing", True))
     splitter = store.blob("window/splitter")
     if splitter is not None:
         window.main_splitter.restoreState(splitter)
@@ -198,6 +208,8 @@ def save_window(window: MainWindow) -> None:
     store.set_value("view/tab", window.view_tabs.currentIndex())
     store.set_value("view/log_loss", window.metrics.log_loss)
     store.set_value("view/smoothing", window.metrics.smoothing)
+    # The user's choice: normalising turned off by the fooling panel for a search is not remembered.
+    store.set_value("view/normalise_drawing", window.pad.input_preview.chosen_normalising())
     try:
         config = window.controls.config()
         check_network_size(config)

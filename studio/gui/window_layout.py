@@ -2,8 +2,8 @@
 
 Left: the settings panel with, under it, the strip of what training sees (``AugmentStrip``) in a
 scrolling dock, and the Runs list of the session in a dock tabbed with it. The Lessons dock: right on
-a screen at least ``WIDE_SCREEN`` wide, else under the settings; open the first time, then as the
-learner left it.
+a screen at least ``WIDE_SCREEN`` wide, else a third tab beside Settings and Runs; open the first time
+(in front, when it is a tab), then as the learner left it.
 Centre: a stack of the empty page (no data set yet) and six tabs: "Training" (the curves above the
 first layer's weights and the drawing pad with its fooling controls), "Saturation & gradients",
 "Mistakes", "Compare runs", "One update", "Fragility". Each tab's page sits in a scroll area, so a
@@ -15,6 +15,7 @@ Left out: wiring (``main_window``), menus (``actions``).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -75,7 +76,7 @@ def titled(title: str, widget: QWidget, tip: str) -> QGroupBox:
 
 def build_docks(w: MainWindow) -> None:
     """The settings dock and the runs dock (tabbed, left), as ``w.settings_dock`` and ``w.runs_dock``;
-    the lessons dock (right on a wide screen, else under the settings), as ``w.lessons_dock``."""
+    the lessons dock (right on a wide screen, else a tab beside them), as ``w.lessons_dock``."""
     settings = QWidget()
     settings_layout = QVBoxLayout(settings)
     settings_layout.setContentsMargins(0, 0, 0, 0)
@@ -94,15 +95,6 @@ def build_docks(w: MainWindow) -> None:
     w.settings_dock.setWidget(scroll)
     w.settings_dock.setFeatures(features)
     w.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, w.settings_dock)
-    w.lessons_dock = QDockWidget("Lessons", w)
-    w.lessons_dock.setObjectName("lessons_dock")
-    w.lessons_dock.setWidget(w.lessons)
-    w.lessons_dock.setFeatures(features)
-    if w.screen().availableGeometry().width() >= WIDE_SCREEN:
-        w.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, w.lessons_dock)
-        w.resizeDocks([w.lessons_dock], [370], Qt.Orientation.Horizontal)
-    else:                                         # a third column would squeeze the pad: under the settings
-        w.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, w.lessons_dock, Qt.Orientation.Vertical)
     w.runs_dock = QDockWidget("Runs", w)
     w.runs_dock.setObjectName("runs_dock")
     w.runs_dock.setWidget(w.runs_view)
@@ -112,10 +104,46 @@ def build_docks(w: MainWindow) -> None:
     # A tab beside the settings: the window keeps its width (it must fit a 1024-pixel screen).
     w.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, w.runs_dock)
     w.tabifyDockWidget(w.settings_dock, w.runs_dock)
-    w.settings_dock.raise_()
-    # Open the first time; afterwards the saved window state shows or hides it as the learner left it.
-    w.lessons_dock.setVisible(not w.store.flag("lessons/opened", False))
+    w.lessons_dock = QDockWidget("Lessons", w)
+    w.lessons_dock.setObjectName("lessons_dock")
+    w.lessons_dock.setWidget(w.lessons)
+    w.lessons_dock.setFeatures(features)
+    wide = w.screen().availableGeometry().width() >= WIDE_SCREEN
+    if wide:
+        w.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, w.lessons_dock)
+        w.resizeDocks([w.lessons_dock], [370], Qt.Orientation.Horizontal)
+    else:
+        # A third column would squeeze the pad, and under the settings the two shared the column's
+        # height (at 1024x640 the settings showed little more than Start): a third tab beside them.
+        w.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, w.lessons_dock)
+        w.tabifyDockWidget(w.runs_dock, w.lessons_dock)
+    # Open the first time (in front of the settings when it shares their place: it is what a newcomer
+    # reads first, and its links set the settings); afterwards the saved window state shows or hides it
+    # as the learner left it.
+    first_launch = not w.store.flag("lessons/opened", False)
+    w.lessons_dock.setVisible(first_launch)
+    (w.lessons_dock if first_launch and not wide else w.settings_dock).raise_()
     w.store.set_value("lessons/opened", True)
+    # View > Settings / Runs / Lessons: a dock opened from the menu comes to the front of its tabs (Qt
+    # adds it behind the current tab, where the learner would not see it open).
+    for dock in (w.settings_dock, w.runs_dock, w.lessons_dock):
+        dock.toggleViewAction().triggered.connect(_front_when_opened(dock))
+    w.lessons_dock.toggleViewAction().toggled.connect(_settings_when_lessons_closed(w))
+
+
+def _front_when_opened(dock: QDockWidget) -> Callable[[bool], None]:
+    def bring_to_front(shown: bool) -> None:
+        if shown:
+            dock.raise_()
+    return bring_to_front
+
+
+def _settings_when_lessons_closed(w: MainWindow) -> Callable[[bool], None]:
+    """Lessons closed from its tab: show the settings rather than the next tab (the runs)."""
+    def show_settings(shown: bool) -> None:
+        if not shown and w.isVisible() and w.dockWidgetArea(w.lessons_dock) == w.dockWidgetArea(w.settings_dock):
+            w.settings_dock.raise_()
+    return show_settings
 
 
 def scrolling(page: QWidget, sideways_only: bool = False) -> QScrollArea:

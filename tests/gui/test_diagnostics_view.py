@@ -10,6 +10,7 @@ from studio.core.diagnostics import (diagnose, diagnostic_sample, histogram_edge
                                      plain_reading, update_ratios)
 from studio.core.network import Network
 from studio.core.training import TrainingConfig, train
+from studio.gui import diagnostics_view
 from studio.gui.diagnostics_view import SAMPLE_SEED, SAMPLE_SIZE, DiagnosticsView
 from tests.helpers import tiny_dataset
 
@@ -67,19 +68,42 @@ def test_histograms_and_saturation_are_cores_numbers(qtbot: QtBot, known: tuple[
     assert 0 < expected.layers[0].saturated_share < 1      # the figures are not trivially 0 or 100 %
 
 
-def test_snapshots_are_throttled_and_the_newest_waiting_one_wins(qtbot: QtBot,
-                                                                 known: tuple[Network, Network]) -> None:
+class FakeClock:
+    """Stands in for ``time`` in the view's module: its ``monotonic()`` moves only when a test says.
+
+    Which snapshot is "too soon" is then decided by the test, not by how busy the machine is (a slow
+    measurement under load made the next snapshot due at once, or the throttle wait several seconds).
+    """
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def test_snapshots_are_throttled_and_the_newest_waiting_one_wins(
+        qtbot: QtBot, known: tuple[Network, Network], monkeypatch: pytest.MonkeyPatch) -> None:
     before, after = known
+    clock = FakeClock()
+    monkeypatch.setattr(diagnostics_view, "time", clock)
     view = make_view(qtbot, min_interval=0.5)
     view.set_dataset(tiny_dataset())
-    view.record(0, before)
-    view.record(1, before)          # too soon: waits...
+    view.record(0, before)          # the first one is measured at once
+    clock.now += 0.1
+    view.record(1, before)          # too soon: waits (0.4 s on the throttle's timer)...
     view.record(3, after)           # ...and is replaced by this one
     assert view.tracker.epochs().tolist() == [0]
-    qtbot.waitUntil(lambda: len(view.tracker) == 2, timeout=3000)
+    qtbot.waitUntil(lambda: len(view.tracker) == 2, timeout=10_000)
     assert view.tracker.epochs().tolist() == [0, 3]
     qtbot.wait(700)
     assert len(view.tracker) == 2   # nothing else was waiting
+    clock.now += 0.3                # 0.3 s after the last measurement: too soon again
+    view.record(4, after)           # waits...
+    assert len(view.tracker) == 2
+    clock.now += 0.3                # 0.6 s after it: due
+    view.record(5, after)           # ...and this one replaces it and is measured at once
+    assert view.tracker.epochs().tolist() == [0, 3, 5]
 
 
 def test_a_hidden_view_records_but_draws_when_shown(qtbot: QtBot, known: tuple[Network, Network]) -> None:
