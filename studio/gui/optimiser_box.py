@@ -54,7 +54,8 @@ class OptimiserBox(QGroupBox):
         self.lr_spin.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
         self.lr_spin.setToolTip("Step size of each update, W <- W - lr dC/dW. Too small: slow progress; "
                                 "too large: the loss jumps about or the run diverges. Editable during a "
-                                "run: the new value is used from the next epoch.")
+                                "run: the new value is used from the next epoch. With a decaying "
+                                "schedule, each epoch uses this rate times the schedule's factor.")
         self.schedule_combo = choice_combo(
             LR_SCHEDULES, LR_SCHEDULE_DESCRIPTIONS, SCHEDULE_NAMES,
             tip="How the learning rate changes over the run: each epoch updates with the rate above times "
