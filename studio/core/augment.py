@@ -82,21 +82,26 @@ def shift_images(images: np.ndarray, max_shift: int, rng: np.random.Generator,
                  side: int = 32) -> np.ndarray:
     """Move each image by its own random (dy, dx), each in [-max_shift, max_shift]; vacated pixels are 0.
 
-    ``images`` is (n, side*side), one row-major image per row; the result has the same shape and dtype.
-    All images are shifted at once: each output pixel (r, c) of image i reads input pixel
-    (r - dy_i, c - dx_i) of a zero-padded copy, so there is no per-image Python loop.
+    ``images`` is (n, side*side), one row-major image per row; the result has the same shape and dtype:
+    output pixel (r, c) of image i is input pixel (r - dy_i, c - dx_i), or 0 outside the image. The
+    images that share a shift are moved together with one slice copy, so the loop runs over the at
+    most (2 max_shift + 1)^2 shifts, not over the images.
     """
     n = images.shape[0]
     if max_shift <= 0 or n == 0:
         return images.copy()
-    pad = max_shift
-    padded = np.zeros((n, side + 2 * pad, side + 2 * pad), dtype=images.dtype)
-    padded[:, pad:pad + side, pad:pad + side] = images.reshape(n, side, side)
     dy = rng.integers(-max_shift, max_shift + 1, size=n)
     dx = rng.integers(-max_shift, max_shift + 1, size=n)
-    rows = (np.arange(side)[None, :] + pad - dy[:, None])[:, :, None]      # (n, side, 1)
-    cols = (np.arange(side)[None, :] + pad - dx[:, None])[:, None, :]      # (n, 1, side)
-    shifted = padded[np.arange(n)[:, None, None], rows, cols]
+    source = images.reshape(n, side, side)
+    shifted = np.zeros_like(source)
+    width = 2 * max_shift + 1
+    shift_number = (dy + max_shift) * width + (dx + max_shift)
+    for number in np.unique(shift_number):
+        which = np.flatnonzero(shift_number == number)
+        down, right = int(number) // width - max_shift, int(number) % width - max_shift
+        # Rows r >= down read rows r - down (down >= 0), and likewise for columns.
+        shifted[which, max(down, 0):side + min(down, 0), max(right, 0):side + min(right, 0)] = \
+            source[which, max(-down, 0):side - max(down, 0), max(-right, 0):side - max(right, 0)]
     return shifted.reshape(n, side * side)
 
 
