@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QDockWidget, QFrame, QGroupBox, QLabel, QProgressBar, QPushButton, QScrollArea,
                                QSizePolicy, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
@@ -141,7 +142,8 @@ def _front_when_opened(dock: QDockWidget) -> Callable[[bool], None]:
 def _settings_when_lessons_closed(w: MainWindow) -> Callable[[bool], None]:
     """Lessons closed from its tab: show the settings rather than the next tab (the runs)."""
     def show_settings(shown: bool) -> None:
-        if not shown and w.isVisible() and w.dockWidgetArea(w.lessons_dock) == w.dockWidgetArea(w.settings_dock):
+        # The dock also hides while a closing window is taken apart, after the window itself is gone.
+        if not shown and shiboken6.isValid(w) and w.isVisible() and w.dockWidgetArea(w.lessons_dock) == w.dockWidgetArea(w.settings_dock):
             w.settings_dock.raise_()
     return show_settings
 
