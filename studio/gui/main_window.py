@@ -177,7 +177,11 @@ class MainWindow(WindowCommands, WindowLessons, QMainWindow):
         self.one_update.set_network(snapshot)
 
     def _update_run_labels(self) -> None:
-        self.status.show_history(self.session.history)
+        try:        # the form is locked while a run is live: it holds the run's schedule and length
+            live = self.controls.config() if self.runner.is_live else None
+        except ValueError:
+            live = None
+        self.status.show_history(self.session.history, live)
         self._update_progress()
 
     def _update_progress(self) -> None:

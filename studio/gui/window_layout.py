@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (QDockWidget, QFrame, QGroupBox, QLabel, QProgress
                                QSizePolicy, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
 
 from studio.core.history import RunHistory
+from studio.core.lr_schedule import scheduled_learning_rate
+from studio.core.training import TrainingConfig
 from studio.gui.actions import TABS
 from studio.gui.qt_helpers import format_count, format_duration, format_rate
 
@@ -48,10 +50,17 @@ class StatusWidgets:
     loading: QProgressBar
     cancel_loading: QPushButton
 
-    def show_history(self, history: RunHistory) -> None:
-        """The run's last epoch, speed and training time (blank for a run without epochs)."""
+    def show_history(self, history: RunHistory, live: TrainingConfig | None = None) -> None:
+        """The run's last epoch, speed and training time (blank for a run without epochs). ``live`` is the
+        settings a live run trains with: when its schedule changes the rate, the epoch's rate is shown too."""
         trained = len(history) > 0
-        self.epoch.setText(f"epoch {history.last_epoch:,}" if trained else "")
+        text = f"epoch {history.last_epoch:,}" if trained else ""
+        config = live
+        if trained and config is not None and config.lr_schedule != "constant":
+            rate = scheduled_learning_rate(float(history.column("lr")[-1]), config.lr_schedule,
+                                           history.last_epoch, config.max_epochs)
+            text += f", lr {rate:.3g}"
+        self.epoch.setText(text)
         self.speed.setText(format_rate(history.samples_per_second()) if trained else "")
         self.elapsed.setText(format_duration(history.total_seconds) if trained else "")
 

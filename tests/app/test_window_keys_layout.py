@@ -154,3 +154,17 @@ def test_the_pad_stays_put_when_the_weights_header_changes(qtbot: QtBot, window:
     window.weights.zoom_to(40)                                   # "Back" instead of the pages
     _settle(qtbot, window)
     assert (window.pad.pad.geometry(), window.pad.pad.mapTo(window, QPoint(0, 0))) == before
+
+
+def test_a_decaying_schedule_shows_each_epochs_rate_while_it_runs(qtbot: QtBot, window: MainWindow) -> None:
+    window.controls.lr_spin.setValue(0.5)
+    window.controls.max_epochs_spin.setValue(10)
+    window.controls.schedule_combo.setCurrentIndex(window.controls.schedule_combo.findData("linear"))
+    window.controls.step_action.trigger()                     # one epoch, then paused: the run is live
+    qtbot.waitUntil(lambda: window.status.epoch.text() == "epoch 1, lr 0.5", timeout=10_000)
+    window.controls.step_action.trigger()
+    qtbot.waitUntil(lambda: window.status.epoch.text() == "epoch 2, lr 0.45", timeout=10_000)
+    _stop(qtbot, window)
+    assert window.status.epoch.text() == "epoch 2, lr 0.45"   # still what the last epoch used
+    window.controls.reset_action.trigger()
+    assert window.status.epoch.text() == ""
