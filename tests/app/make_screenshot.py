@@ -16,7 +16,6 @@ import argparse
 import os
 import sys
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 if not os.environ.get("DISPLAY"):
@@ -64,7 +63,7 @@ def main() -> int:
         if not open_and_wait(window, data):
             print(f"could not open {data}", file=sys.stderr)
             return 1
-        window.controls.set_config(replace(PRESETS[args.preset], max_epochs=None))
+        window.controls.set_config(PRESETS[args.preset])      # the picture is taken long before its end
         window.reset_network()
         window.pad.load_sample("test", min(args.sample, len(window.dataset.test or window.dataset.train) - 1))
         run_event_loop(0.3)
