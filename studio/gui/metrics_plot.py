@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401  (registers pg.exporters.ImageExporter)
-from PySide6.QtCore import QPointF, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, QPointF, QTimer, Signal, Slot
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from studio.core.history import RunHistory
@@ -46,7 +46,7 @@ from studio.gui.curve_hover import EpochHover
 from studio.gui.curve_marks import DisplayColumn, EpochLines
 from studio.gui.curve_axes import AxisFollower
 from studio.gui.plot_style import DecadeAxis, run_color, style_plot
-from studio.gui.run_curves import CURVES, RunCurves, current_entry, legend_html
+from studio.gui.run_curves import CURVES, LEGEND_POINTS, RunCurves, current_entry, legend_html
 
 #: Redraw period of the timer, ms (10 redraws a second at most). Each redraw runs pyqtgraph's Python
 #: paint code, which takes the interpreter lock from a per-sample training run: at 30 Hz the GUI thread
@@ -98,6 +98,7 @@ class MetricsPlot(QWidget):
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
         self.graphics.setMinimumSize(240, 150)
+        self.graphics.installEventFilter(self)          # a new width shortens or lengthens the legend
         # pyqtgraph's own "Export..." menu offers SVG, which fails with Qt 6.11+: use File > Export.
         self.graphics.scene().contextMenu = []
         self.loss_plot = self._make_plot(0, "Loss", "loss (mean per sample)", DecadeAxis("left"))
@@ -165,13 +166,22 @@ class MetricsPlot(QWidget):
             entries.append(current_entry(self.history))
         return entries
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # Qt's name
+        if watched is self.graphics and event.type() == QEvent.Type.Resize \
+                and self._legend_state() != self._legend_key:
+            self._update_legend()
+        return False
+
     def _update_legend(self) -> None:
-        self.legend.setText(legend_html(self._previous, self._current if len(self.history) else None), size="9pt")
+        # Narrower than the view by the label's own margins, so that it never widens the scene.
+        width = max(self.graphics.width() - 24, 60)
+        self.legend.setText(legend_html(self._previous, self._current if len(self.history) else None, width),
+                            size=f"{LEGEND_POINTS}pt")
         self._legend_key = self._legend_state()
 
     def _legend_state(self) -> tuple:
         return (tuple(id(run.history) for run in self._previous), id(self.history), bool(len(self.history)),
-                current_entry(self.history))
+                current_entry(self.history), self.graphics.width())
 
     # -- the runs -------------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import html
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QFontMetricsF
 
 from studio.core.history import RunHistory, smooth
 from studio.gui.curve_marks import DisplayColumn, learning_rate_changes
@@ -136,23 +137,50 @@ def current_entry(history: RunHistory) -> str:
     return text
 
 
-def legend_html(previous: list[RunCurves], current: RunCurves | None) -> str:
+#: Points of the legend's text; its colour marks are bigger.
+LEGEND_POINTS = 9
+_MARK_POINTS = 14
+_MARK = "\u2501\u2501"          # the colour mark: two heavy horizontal lines
+_GAP = "\u00a0" * 4              # between two entries of a line
+
+
+def _elided(text: str, font: QFont, width: float | None) -> str:
+    """``text`` cut with "…" at the end to fit ``width`` pixels in ``font`` (whole when None or it fits)."""
+    if width is None:
+        return text
+    return QFontMetricsF(font).elidedText(text, Qt.TextElideMode.ElideRight, max(width, 0.0))
+
+
+def legend_html(previous: list[RunCurves], current: RunCurves | None, width: float | None = None) -> str:
     """The legend under the plots, three runs a line: a colour mark and the name of each earlier run
-    (lighter), then the current run's in bold (None: no current run to name)."""
+    (lighter), then the current run's in bold (None: no current run to name). With ``width`` (pixels),
+    each name is shortened with "…" so that a line of entries fits in it: a long legend must not widen
+    the plots' scene, which would push the accuracy plot out of sight."""
     parts = []
     runs = [(run, False) for run in previous]
     if current is not None:
         runs.append((current, True))
-    for run, is_current in runs:
+    plain, bold, mark = QFont(), QFont(), QFont()
+    plain.setPointSizeF(LEGEND_POINTS)
+    bold.setPointSizeF(LEGEND_POINTS)
+    bold.setBold(True)
+    mark.setPointSizeF(_MARK_POINTS)
+    overhead = QFontMetricsF(mark).horizontalAdvance(_MARK) + QFontMetricsF(plain).horizontalAdvance(_GAP + " ")
+    for index, (run, is_current) in enumerate(runs):
+        # Each entry gets an equal share of its line (three to a line; the last line may hold fewer).
+        on_line = min(3, len(runs) - index // 3 * 3)
+        share = None if width is None else width / on_line - overhead
         color = pg.mkColor(run.color)
         if not is_current:
             color = color.lighter(160)
         if is_current:
-            label = html.escape(run.history.label)
-            text = f"<b>{label}</b>" + html.escape(current_entry(run.history)[len(run.history.label):])
+            label, rest = run.history.label, current_entry(run.history)[len(run.history.label):]
+            rest_width = QFontMetricsF(plain).horizontalAdvance(rest)
+            text = f"<b>{html.escape(_elided(label, bold, None if share is None else share - rest_width))}</b>" \
+                   + html.escape(rest)
         else:
-            text = html.escape(run.history.label)
-        parts.append(f"<span style='color:{color.name()}; font-size:14pt'>&#9473;&#9473;</span>"
+            text = html.escape(_elided(run.history.label, plain, share))
+        parts.append(f"<span style='color:{color.name()}; font-size:{_MARK_POINTS}pt'>&#9473;&#9473;</span>"
                      f"&nbsp;{text}")
     rows = ["&nbsp;&nbsp;&nbsp; ".join(parts[i:i + 3]) for i in range(0, len(parts), 3)]
     return "<br>".join(rows) if rows else "&nbsp;"

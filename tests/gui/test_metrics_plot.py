@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -417,3 +418,28 @@ def test_readout_numbers_use_thousands_separators(plot: MetricsPlot) -> None:
     plot.add_epochs(events(1, 1500))
     plot.show_epoch(1413)
     assert plot.readout_text.startswith("Epoch 1,413 ")
+
+
+def test_a_long_legend_is_shortened_to_the_plots_width_and_never_pushes_them_out(qtbot: QtBot,
+                                                                                  plot: MetricsPlot) -> None:
+    long = PRESETS["best"]                                  # "he, lr 0.02 linear, 256-128, relu, ce, ..."
+    for lr in (0.5, 0.25, 0.125):                           # three earlier runs share the first line
+        plot.start_run(replace(long, lr=lr))
+        plot.add_epochs(events(1, 3, lr=lr))
+    plot.start_run(long)
+    plot.add_epochs(events(1, 3, lr=long.lr))
+    for width in (640, 900, 1400):
+        plot.resize(width, 360)
+        qtbot.waitUntil(lambda: plot.graphics.width() <= width)
+        plot.redraw()
+        view = plot.graphics.width()
+        qtbot.waitUntil(lambda: plot.legend.item.boundingRect().width() <= view)
+        # The accuracy plot ends inside the widget: a long legend did not widen the scene.
+        right = plot.accuracy_plot.mapRectToScene(plot.accuracy_plot.boundingRect()).right()
+        assert right <= view + 1, (width, right, view)
+    # At 1,400 px the current run, alone on the second line, is named whole; the earlier three share
+    # the first line and are shortened.
+    assert f"<b>{long.label()}</b> (current)" in plot.legend.text and "…" in plot.legend.text
+    plot.resize(640, 360)
+    qtbot.waitUntil(lambda: f"<b>{long.label()}</b>" not in plot.legend.text)
+    assert plot.legend_entries[-1] == f"{long.label()} (current)"   # the names themselves stay whole
