@@ -49,7 +49,7 @@ class LessonsPanel(QWidget):
         self._index = -1
 
         self.chapter_combo = QComboBox()
-        self.chapter_combo.setToolTip("The chapters; a tick marks those you have opened")
+        self.chapter_combo.setToolTip("The chapters; a tick marks those you have read and moved on from")
         self.previous_button = QPushButton("< Previous")
         self.next_button = QPushButton("Next >")
         self.restart_button = QPushButton("Restart chapter")
@@ -129,11 +129,13 @@ class LessonsPanel(QWidget):
         """Show chapter ``index`` (0-based) and remember it; out of range is ignored."""
         if not 0 <= index < len(self._chapters):
             return
+        # The chapter left behind gets its tick (a tick on the chapter just opened would read as "done").
+        left = self.chapter
+        if left is not None and index != self._index:
+            self._settings.setValue("lessons/seen", sorted(self._seen() | {left.name}))
         self._index = index
         chapter = self._chapters[index]
         self._settings.setValue("lessons/chapter", chapter.name)
-        seen = self._seen() | {chapter.name}
-        self._settings.setValue("lessons/seen", sorted(seen))
         self.chapter_combo.blockSignals(True)
         self.chapter_combo.setCurrentIndex(index)
         self.chapter_combo.blockSignals(False)

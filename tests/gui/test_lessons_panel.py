@@ -52,7 +52,9 @@ def test_the_first_chapter_shows_with_its_links_and_no_mistakes(qtbot: QtBot, se
 
 def test_a_clicked_action_link_is_emitted_ticked_and_remembered(qtbot: QtBot, settings: QSettings) -> None:
     panel = make_panel(qtbot, settings)
+    assert not panel.chapter_combo.itemText(0).endswith("✓")    # open, not read yet
     qtbot.mouseClick(panel.next_button, Qt.MouseButton.LeftButton)
+    assert panel.chapter_combo.itemText(0).endswith("✓") and not panel.chapter_combo.itemText(1).endswith("✓")
     qtbot.mouseClick(panel.next_button, Qt.MouseButton.LeftButton)
     assert panel.chapter.number == 3
     with qtbot.waitSignal(panel.action_requested) as blocker:
@@ -63,7 +65,7 @@ def test_a_clicked_action_link_is_emitted_ticked_and_remembered(qtbot: QtBot, se
     again = make_panel(qtbot, settings)           # a new panel with the same settings
     assert again.chapter.number == 3
     assert "✓ set every weight to 1" in again.browser.toPlainText()
-    assert again.chapter_combo.itemText(0).endswith("✓")    # seen
+    assert again.chapter_combo.itemText(0).endswith("✓")    # read and left
     assert not again.chapter_combo.itemText(6).endswith("✓")
     qtbot.mouseClick(again.restart_button, Qt.MouseButton.LeftButton)
     assert "✓" not in again.browser.toPlainText()
