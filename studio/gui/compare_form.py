@@ -31,6 +31,8 @@ KNOB_ROWS: tuple[tuple[str, str, str, str], ...] = (
      "The initial weights are multiplied by this"),
     ("bias_init", "Initial biases", "randn,zeros", "randn (the tutorial's) or zeros"),
     ("lr", "Learning rate", "0.01,0.1,1", "The step size of every update"),
+    ("lr_schedule", "Rate schedule", "constant,linear,cosine",
+     "constant (the tutorial's), or decaying over the race's epochs: linear, cosine"),
     ("loss", "Loss", "sse,ce",
      "sse: squared error with sigmoid outputs (the tutorial's); ce: cross-entropy with softmax outputs"),
     ("activation", "Hidden activation", "sigmoid,tanh,relu", "The function of the hidden units"),

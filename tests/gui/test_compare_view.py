@@ -111,6 +111,17 @@ def test_a_bad_value_blocks_run_and_says_why(qtbot: QtBot, view: CompareView) ->
     assert [c.lr for c in view.plan()] == [0.1, 0.5]
 
 
+def test_learning_rate_schedules_race_over_the_races_epochs(view: CompareView) -> None:
+    view.set_dataset(tiny_dataset())
+    view.set_knob("lr_schedule", "constant,linear,cosine")
+    view.epochs_spin.setValue(12)
+    assert view.run_button.isEnabled()
+    assert [(c.lr_schedule, c.max_epochs) for c in view.plan()] == [("constant", 12), ("linear", 12), ("cosine", 12)]
+    assert [c.label() for c in view.plan()][1:] == ["randn, lr 0.5 linear, 8", "randn, lr 0.5 cosine, 8"]
+    view.set_knob("lr_schedule", "constant,step")
+    assert not view.run_button.isEnabled() and "step" in view.plan_text()
+
+
 def test_presets_tick_one_setting_and_the_plan_keeps_the_base(view: CompareView) -> None:
     view.set_knob("lr", "0.3")
     view.initialisers_button.click()
