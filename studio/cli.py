@@ -24,8 +24,9 @@ from studio.core.augment import AUGMENTS, parse_augment
 from studio.core.lr_schedule import LR_SCHEDULE_DESCRIPTIONS, LR_SCHEDULES, scheduled_learning_rate
 from studio.core.data import DataError, read_digit_file
 from studio.core.evaluation import confusion_matrix
-from studio.core.model_file import MAX_LAYERS, MAX_PARAMETERS, ModelFileError, check_digit_model, load_model, \
-    save_model
+from studio.core.model_file import MAX_LAYERS, MAX_PARAMETERS, ModelFileError
+from studio.core.model_reader import check_digit_model, load_model
+from studio.core.model_writer import save_model
 from studio.core.network import (ACTIVATION_DESCRIPTIONS, ACTIVATIONS, BIAS_INIT_DESCRIPTIONS, BIAS_INITS,
                                  INIT_DESCRIPTIONS, INITS, LOSS_DESCRIPTIONS, LOSSES)
 from studio.core.sources import export_source, open_data_source

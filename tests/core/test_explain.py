@@ -18,7 +18,7 @@ from studio.cli import main
 from studio.core.data import format_digit_text
 from studio.core.explain import (LISTED_TERMS, explain_update, format_text, model_learning_rate, num,
                                  read_digit_file, to_html)
-from studio.core.model_file import save_model
+from studio.core.model_writer import save_model
 from studio.core.network import Network
 from studio.core.training import Optimiser
 from tests.conftest import ARTICLE_NET
