@@ -481,7 +481,8 @@ def run_compare(args: argparse.Namespace, out: TextIO) -> int:
     """Every combination of the ``--vary`` values on top of the preset and flags, same seed and sample
     order, in parallel; one line per run as it ends, then the summary table. Ctrl-C cancels (the
     table still shows how far each run got); a second Ctrl-C interrupts at once."""
-    from studio.core.compare import Comparison, RunEnded, describe_summary, format_summary_table, summaries_to_csv
+    from studio.core.compare import Comparison, RunEnded
+    from studio.core.run_summary import describe_summary, format_summary_table, summaries_to_csv
     from studio.core.variations import parse_vary_options, vary
     base = config_from_args(args)
     try:
