@@ -22,7 +22,8 @@ import numpy as np
 
 from studio.core.augment import AUGMENTS, parse_augment
 from studio.core.lr_schedule import LR_SCHEDULE_DESCRIPTIONS, LR_SCHEDULES, scheduled_learning_rate
-from studio.core.data import DataError, read_digit_file
+from studio.core.data import DataError
+from studio.core.digit_text import read_digit_file
 from studio.core.evaluation import confusion_matrix
 from studio.core.model_file import MAX_LAYERS, MAX_PARAMETERS, ModelFileError
 from studio.core.model_reader import check_digit_model, load_model

@@ -30,7 +30,7 @@ from typing import Literal
 
 import numpy as np
 
-from studio.core import data
+from studio.core import digit_text
 from studio.core.diagnostics import SIGMOID_HIGH, SIGMOID_LOW, TANH_SATURATION
 from studio.core.network import ACTIVATION_FUNCTIONS, LOSS_FUNCTIONS, ForwardPass, Gradients, Network
 from studio.core.training import Optimiser
@@ -568,8 +568,8 @@ def model_learning_rate(info: dict) -> float:
 
 
 def read_digit_file(path: str | os.PathLike[str]) -> np.ndarray:
-    """One digit file as a (1024,) float image (``data.read_digit_file``: capped, regular files only)."""
-    return data.read_digit_file(path).astype(np.float64)
+    """One digit file as a (1024,) float image (``digit_text.read_digit_file``: capped, regular files only)."""
+    return digit_text.read_digit_file(path).astype(np.float64)
 
 
 def format_text(walk: Walkthrough) -> str:

@@ -19,7 +19,7 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from studio.core.data import export_dataset
+from studio.core.digit_folders import export_dataset
 from studio.core.model_reader import load_model
 from studio.core.network import Network
 from studio.core.training import PRESETS, TrainingConfig, train

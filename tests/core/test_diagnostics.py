@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from studio.core.data import load_dataset
+from studio.core.digit_folders import load_dataset
 from studio.core.diagnostics import (DEFAULT_BINS, SERIES, Diagnosis, DiagnosticsTracker, LayerEdges,
                                      LayerReading, clipped_histogram, diagnose, diagnostic_sample,
                                      format_number, gradient_norms, histogram_edges, layer_sentence,

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from studio.cli import main
-from studio.core.data import format_digit_text
+from studio.core.digit_text import format_digit_text
 from studio.core.explain import (LISTED_TERMS, explain_update, format_text, model_learning_rate, num,
                                  read_digit_file, to_html)
 from studio.core.model_writer import save_model

@@ -26,7 +26,9 @@ import numpy as np
 import pytest
 
 from studio.core import model_file
-from studio.core.data import MAX_FILE_BYTES, DataError, format_digit_text, load_dataset
+from studio.core.data import DataError
+from studio.core.digit_folders import load_dataset
+from studio.core.digit_text import MAX_FILE_BYTES, format_digit_text
 from studio.core.file_limits import STALE_TEMPORARY_SECONDS
 from studio.core.image_folder import load_image_folder
 from studio.core.model_file import ModelFileError
