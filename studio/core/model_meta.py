@@ -12,7 +12,8 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from studio.core.model_file import FORMAT, MAX_LAYERS, MAX_PARAMETERS, OUTPUTS, REQUIRED_META_FIELDS, VERSION, refuse
+from studio.core.model_file import (FORMAT, MAX_LAYERS, MAX_PARAMETERS, OUTPUTS, REQUIRED_META_FIELDS, VERSION,
+                                    refuse)
 from studio.core.network import ACTIVATIONS, LOSSES, OUTPUT_FOR_LOSS
 
 
