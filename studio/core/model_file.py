@@ -1,4 +1,4 @@
-"""Saving and loading trained networks as model files: a NumPy ``.npz`` archive with a JSON header.
+"""Model files: the format of a saved network (a NumPy ``.npz`` archive with a JSON header), its limits, its error.
 
 This module is the format itself: its names, its limits and the one error every refusal raises. The
 work lives beside it: ``model_writer.save_model`` writes a file, ``model_reader.load_model`` reads and
