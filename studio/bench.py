@@ -44,7 +44,8 @@ from typing import Callable, Sequence  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from studio.core.data import Dataset, Split, load_dataset  # noqa: E402
+from studio.core.data import Dataset, Split  # noqa: E402
+from studio.core.digit_folders import load_dataset  # noqa: E402
 from studio.core.kernel_minibatch import MiniBatchSGD  # noqa: E402
 from studio.core.kernel_per_sample import PerSampleSGD  # noqa: E402
 from studio.core.network import one_hot  # noqa: E402

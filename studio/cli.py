@@ -22,10 +22,12 @@ import numpy as np
 
 from studio.core.augment import AUGMENTS, parse_augment
 from studio.core.lr_schedule import LR_SCHEDULE_DESCRIPTIONS, LR_SCHEDULES, scheduled_learning_rate
-from studio.core.data import DataError, read_digit_file
+from studio.core.data import DataError
+from studio.core.digit_text import read_digit_file
 from studio.core.evaluation import confusion_matrix
-from studio.core.model_file import MAX_LAYERS, MAX_PARAMETERS, ModelFileError, check_digit_model, load_model, \
-    save_model
+from studio.core.model_file import MAX_LAYERS, MAX_PARAMETERS, ModelFileError
+from studio.core.model_reader import check_digit_model, load_model
+from studio.core.model_writer import save_model
 from studio.core.network import (ACTIVATION_DESCRIPTIONS, ACTIVATIONS, BIAS_INIT_DESCRIPTIONS, BIAS_INITS,
                                  INIT_DESCRIPTIONS, INITS, LOSS_DESCRIPTIONS, LOSSES)
 from studio.core.sources import export_source, open_data_source
@@ -480,7 +482,8 @@ def run_compare(args: argparse.Namespace, out: TextIO) -> int:
     """Every combination of the ``--vary`` values on top of the preset and flags, same seed and sample
     order, in parallel; one line per run as it ends, then the summary table. Ctrl-C cancels (the
     table still shows how far each run got); a second Ctrl-C interrupts at once."""
-    from studio.core.compare import Comparison, RunEnded, describe_summary, format_summary_table, summaries_to_csv
+    from studio.core.compare import Comparison, RunEnded
+    from studio.core.run_summary import describe_summary, format_summary_table, summaries_to_csv
     from studio.core.variations import parse_vary_options, vary
     base = config_from_args(args)
     try:

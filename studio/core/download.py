@@ -2,8 +2,8 @@
 
 ``download_digits()`` fetches the archive the tutorial uses (the ``Ch02/digits.zip`` of the book
 "Machine Learning in Action", 1,934 training and 946 test digits) into the user's data folder and
-returns its path; the caller then opens it with ``data.load_dataset`` (it is read in place, never
-unpacked). ``download_file`` is the general step it uses:
+returns its path; the caller then opens it with ``digit_folders.load_dataset`` (it is read in place,
+never unpacked). ``download_file`` is the general step it uses:
 
 * streams the response in chunks with ``urllib``, calling ``progress(done_bytes, total_bytes)`` after
   each chunk (``total_bytes`` is the announced or expected size, ``None`` if neither is known) and
@@ -278,7 +278,7 @@ def download_digits(folder: str | Path | None = None, *, url: str = DIGITS_URL,
                     timeout: float = TIMEOUT) -> Path:
     """The tutorial's ``digits.zip`` in ``folder`` (default: the user's data folder), downloaded from
     ``url`` if it is not already there and verified against ``DIGITS_SHA256`` and ``DIGITS_SIZE``.
-    Returns its path; open it with ``data.load_dataset``. Raises ``DownloadError``/``DownloadCancelled``.
+    Returns its path; open it with ``digit_folders.load_dataset``. Raises ``DownloadError``/``DownloadCancelled``.
     """
     return download_file(url, digits_archive_path(folder), sha256=DIGITS_SHA256, size=DIGITS_SIZE,
                          progress=progress, cancel=cancel, timeout=timeout)

@@ -16,7 +16,8 @@ and never hang. Each rule here answers a case seen on real machines:
 * **Long loads can report progress and be cancelled**: a loader takes an optional
   ``progress(done, total) -> bool``; returning ``False`` makes it raise ``LoadCancelled``.
 
-Left out: the formats themselves (``data.py``, ``mnist.py``, ``image_folder.py``, ``model_file.py``).
+Left out: the formats themselves (``digit_text.py``, ``digit_folders.py``, ``mnist.py``, ``image_folder.py``,
+``model_file.py``).
 """
 from __future__ import annotations
 

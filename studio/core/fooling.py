@@ -38,8 +38,8 @@ from typing import Callable, Literal
 
 import numpy as np
 
-from studio.core import data
-from studio.core.data import format_digit_text
+from studio.core import digit_text
+from studio.core.digit_text import format_digit_text
 from studio.core.network import ACTIVATION_FUNCTIONS, LOSS_FUNCTIONS, Network
 
 SearchMethod = Literal["greedy", "improved"]
@@ -472,8 +472,8 @@ def nearest_sample(images: np.ndarray, image: np.ndarray) -> tuple[int, int]:
 # --------------------------------------------------------------------------------------------------
 
 def read_digit_file(path: str | Path) -> np.ndarray:
-    """One digit file -> (1024,) uint8 (``data.read_digit_file``: capped, regular files only)."""
-    return data.read_digit_file(path)
+    """One digit file -> (1024,) uint8 (``digit_text.read_digit_file``: capped, regular files only)."""
+    return digit_text.read_digit_file(path)
 
 
 def flipped_file_name(source: str | Path, new_digit: int) -> str:

@@ -40,7 +40,8 @@ from typing import BinaryIO
 import numpy as np
 
 from studio.core.convert import CHUNK, fit_digits
-from studio.core.data import DataError, Dataset, Split, check_source_path
+from studio.core.data import DataError, Dataset, Split
+from studio.core.digit_folders import check_source_path
 from studio.core.file_limits import Progress, report
 
 IMAGES_MAGIC = 2051

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from studio.core.data import (N_CLASSES, N_PIXELS, DataError, Dataset, Split, format_digit_text,
-                              load_digit_folder, merge_splits, parse_digit_name)
+from studio.core.data import N_CLASSES, N_PIXELS, DataError, Dataset, Split, merge_splits, parse_digit_name
+from studio.core.digit_folders import load_digit_folder
+from studio.core.digit_text import format_digit_text
 from studio.core.user_dirs import my_digits_dir
 
 

@@ -23,7 +23,7 @@ The window (``studio.gui.main_window``) owns one session and hands each view the
 - ``config_for_loaded``: a loaded model's settings reconciled with its weights; after loading, the
   network *is* the loaded weights and its settings match the form, so the next Start trains them.
 
-Left out: threads, widgets and files (the window saves and loads through ``studio.core.model_file``),
+Left out: threads, widgets and files (the window saves and loads through ``model_writer`` and ``model_reader``),
 and the best-epoch rule itself (``studio.core.evaluation``; the window's tracker reports to the run).
 """
 from __future__ import annotations

@@ -5,8 +5,8 @@
 ==========================================================  ==========================================
 what                                                        loader
 ==========================================================  ==========================================
-a ``.zip`` (any zip archive)                                ``data.load_dataset`` (the tutorial's format)
-a folder with ``trainingDigits/``/``testDigits/``, or       ``data.load_dataset``
+a ``.zip`` (any zip archive)                                ``digit_folders.load_dataset`` (the tutorial's format)
+a folder with ``trainingDigits/``/``testDigits/``, or       ``digit_folders.load_dataset``
 ``.txt`` digit files
 a folder with the standard MNIST file names                 ``mnist.load_mnist_folder``
 an MNIST images or labels file (by its IDX magic number),   ``mnist.load_mnist_file``
@@ -36,8 +36,8 @@ import zipfile
 from pathlib import Path
 from typing import Literal
 
-from studio.core.data import (TEST_FOLDER, TRAIN_FOLDER, DataError, Dataset, check_source_path, export_dataset,
-                              load_dataset)
+from studio.core.data import TEST_FOLDER, TRAIN_FOLDER, DataError, Dataset
+from studio.core.digit_folders import check_source_path, export_dataset, load_dataset
 from studio.core.file_limits import LoadCancelled, Progress
 from studio.core.image_folder import is_image_folder, load_image_folder
 from studio.core.mnist import IMAGES_MAGIC, LABELS_MAGIC, find_mnist_files, load_mnist_file, load_mnist_folder, \

@@ -42,7 +42,8 @@ from typing import Sequence
 
 import numpy as np
 
-from studio.core.data import Dataset, Split, export_dataset
+from studio.core.data import Dataset, Split
+from studio.core.digit_folders import export_dataset
 
 SIZE = 32
 PIXELS = SIZE * SIZE

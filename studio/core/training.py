@@ -14,7 +14,7 @@ one of the kernels (``kernel_per_sample.PerSampleSGD``, ``kernel_minibatch.MiniB
 the same updates with fewer NumPy calls; the tests hold the two engines together.
 
 Left out: Qt and processes (``training_job.py`` runs this generator in a child process), data
-loading (``data.py``) and files (``model_file.py``).
+loading (``digit_folders.py``) and files (``model_file.py``).
 """
 from __future__ import annotations
 

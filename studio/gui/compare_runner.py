@@ -26,7 +26,8 @@ from typing import Literal
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from studio.core.compare import Comparison, CompareEvent, ComparisonEnded, RunEnded, RunEpochs, RunSummary
+from studio.core.compare import Comparison, CompareEvent, ComparisonEnded, RunEnded, RunEpochs
+from studio.core.run_summary import RunSummary
 from studio.core.data import Dataset
 from studio.core.jobs import BATCH_INTERVAL
 from studio.core.training import TrainingConfig

@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
-from studio.core.compare import THRESHOLDS, RunSummary
+from studio.core.run_summary import THRESHOLDS, RunSummary
 
 #: Table columns: the run, then its figures.
 TABLE_COLUMNS: tuple[tuple[str, str], ...] = (

@@ -11,7 +11,7 @@ final test accuracy, and whether it finished, diverged or was stopped.
 
 The comparison runs in ``studio.gui.compare_runner`` (a worker thread that owns the ``Comparison``);
 its batches arrive here at most 20 times a second and the chart redraws from a ~30 Hz timer. The
-table can be saved as CSV (``studio.core.compare.summaries_to_csv``) and the chart as PNG.
+table can be saved as CSV (``studio.core.run_summary.summaries_to_csv``) and the chart as PNG.
 
 The form is ``compare_form``, the chart ``compare_chart`` and the table ``compare_table``; this
 module puts them together, runs the comparison and keeps its runs.
@@ -27,7 +27,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
-from studio.core.compare import ComparisonEnded, RunEnded, RunEpochs, RunStarted, RunSummary, summaries_to_csv
+from studio.core.compare import ComparisonEnded, RunEnded, RunEpochs, RunStarted
+from studio.core.run_summary import RunSummary, summaries_to_csv
 from studio.core.data import Dataset
 from studio.core.history import RunHistory
 from studio.core.training import PRESETS, TrainingConfig

@@ -2,7 +2,7 @@
 
 The tutorial's question, why some initialisations learn so much more slowly, has its answer here. The
 view measures the network on a fixed sample of 256 training images each time it is given a snapshot
-(``studio.core.diagnostics.DiagnosticsTracker.record``, at most ~4 times a second, less often for
+(``studio.core.diagnostics_tracker.DiagnosticsTracker.record``, at most ~4 times a second, less often for
 wide networks) and shows:
 
 * per layer, histograms of the weighted inputs z and of the outputs a at the latest measurement, the
@@ -37,9 +37,10 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QFrame, QGroupBox, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from studio.core.data import Dataset
-from studio.core.diagnostics import (SIGMOID_HIGH, SIGMOID_LOW, TANH_SATURATION, Diagnosis,
-                                     DiagnosticsTracker, diagnostic_sample, format_number,
-                                     output_delta_explanation, plain_reading)
+from studio.core.diagnostics import SIGMOID_HIGH, SIGMOID_LOW, TANH_SATURATION, Diagnosis, diagnostic_sample
+from studio.core.diagnostics_text import format_number, plain_reading
+from studio.core.diagnostics_tracker import DiagnosticsTracker
+from studio.core.output_delta import output_delta_explanation
 from studio.core.network import Network
 from studio.gui.plot_style import DecadeAxis, decade_range, style_plot
 

@@ -12,8 +12,8 @@ idle event loop runs at once; closing the dialog in any way (Cancel, Esc, the wi
 the main window closing) cancels, then waits for the thread, which ends as soon as the request is aborted.
 
 On success the dialog emits ``finished_with(path)`` (a ``str``) and closes with ``accept()``; the
-caller opens the archive (``data.load_dataset``). A failure is shown in the dialog, whole (the label
-wraps and the dialog grows to fit it), with "Try again".
+caller opens the archive (``digit_folders.load_dataset``). A failure is shown in the dialog, whole (the
+label wraps and the dialog grows to fit it), with "Try again".
 
 Left out: opening the data set, and deciding whether to download at all (``download.has_digits_archive``).
 """

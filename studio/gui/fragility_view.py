@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout,
 from studio.core.data import Dataset, Split
 from studio.core.fooling import DEFAULT_MAX_FLIPS
 from studio.core.fragility import Fragility, FragilityProgress, choose_samples, measure_models
-from studio.core.model_file import load_model
+from studio.core.model_reader import load_model
 from studio.core.network import Network
 from studio.gui.fool_panel import digit_pixmap
 from studio.gui.fool_runner import JobRunner

@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSli
                                QStackedWidget, QVBoxLayout, QWidget)
 
 from studio.core.data import Dataset, Split
-from studio.core.explain import DEFAULT_LR, Walkthrough, explain_update, num, sub, to_html
+from studio.core.explain import DEFAULT_LR, Walkthrough, explain_update
+from studio.core.formula_text import num, sub, to_html
 from studio.core.network import Network
 from studio.gui.unit_plots import PicturePair, VectorBars
 

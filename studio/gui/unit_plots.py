@@ -15,7 +15,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QGraphicsRectItem, QWidget
 
-from studio.core.explain import Vector, num, sub
+from studio.core.explain import Vector
+from studio.core.formula_text import num, sub
 from studio.core.weights_mosaic import build_mosaic, grid_shape, symmetric_levels, tile_at, tile_origin
 
 #: Bar colours: the stage's own vector, then the one it is compared with (target, after the step).

@@ -21,7 +21,9 @@ from PySide6.QtCore import QUrl, Slot
 
 from studio.core.data import DataError, Dataset
 from studio.core.download import digits_archive_path, has_digits_archive
-from studio.core.model_file import ModelFileError, load_model, save_model
+from studio.core.model_file import ModelFileError
+from studio.core.model_reader import load_model
+from studio.core.model_writer import save_model
 from studio.core.my_digits import with_my_digits
 from studio.core.network import Network
 from studio.core.session import CLASSES, INPUTS, config_for_loaded

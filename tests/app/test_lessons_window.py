@@ -10,7 +10,7 @@ import numpy as np
 from PySide6.QtCore import QUrl
 from pytestqt.qtbot import QtBot
 
-from studio.core.data import write_digit_folder
+from studio.core.digit_folders import write_digit_folder
 from studio.core.lessons import compare_choices, load_chapters, settings_from_params
 from studio.core.run_script import script_for
 from studio.core.training import PRESETS, TrainingConfig

@@ -11,8 +11,9 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
-from studio.core.data import Dataset, Split, export_dataset
-from studio.core.model_file import load_model
+from studio.core.data import Dataset, Split
+from studio.core.digit_folders import export_dataset
+from studio.core.model_reader import load_model
 from studio.core.training import PRESETS, TrainingConfig
 from studio.gui.main_window import MainWindow
 

@@ -10,9 +10,9 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from studio.core.data import export_dataset
+from studio.core.digit_folders import export_dataset
 from studio.core.fooling import single_flip_changes
-from studio.core.model_file import save_model
+from studio.core.model_writer import save_model
 from studio.gui import fool_panel
 from studio.gui.actions import FRAGILITY_TAB, TRAINING_TAB
 from studio.gui.main_window import MainWindow

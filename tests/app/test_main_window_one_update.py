@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from studio.core.data import export_dataset
+from studio.core.digit_folders import export_dataset
 from studio.core.network import one_hot
 from studio.core.training import Optimiser, TrainingConfig
 from studio.gui.actions import MISTAKES_TAB, ONE_UPDATE_TAB

@@ -17,7 +17,8 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from studio import cli
-from studio.core.model_file import load_model, save_model
+from studio.core.model_reader import load_model
+from studio.core.model_writer import save_model
 from studio.core.session import FORM_LIMITS
 from studio.core.training import PRESETS, TrainingConfig
 from studio.gui import dataset_loader as loader_module

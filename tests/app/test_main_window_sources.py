@@ -22,7 +22,9 @@ from PySide6.QtWidgets import QApplication, QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
 from studio.core import download
-from studio.core.data import Dataset, format_digit_text, load_dataset
+from studio.core.data import Dataset
+from studio.core.digit_folders import load_dataset
+from studio.core.digit_text import format_digit_text
 from studio.core.my_digits import MyDigits
 from studio.gui import actions as actions_module
 from studio.gui import dataset_loader as loader_module

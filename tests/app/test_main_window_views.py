@@ -19,8 +19,8 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from studio.core.data import export_dataset
-from studio.core.model_file import load_model
+from studio.core.digit_folders import export_dataset
+from studio.core.model_reader import load_model
 from studio.core.network import Network
 from studio.core.training import PRESETS, TrainingConfig, train
 from studio.gui.actions import COMPARE_TAB, DIAGNOSTICS_TAB, MISTAKES_TAB, TRAINING_TAB

@@ -35,7 +35,8 @@ import numpy as np  # noqa: E402
 from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from studio.core.data import Dataset, load_dataset  # noqa: E402
+from studio.core.data import Dataset  # noqa: E402
+from studio.core.digit_folders import load_dataset  # noqa: E402
 from studio.core.paths import DEFAULT_DATASET, PROJECT_ROOT  # noqa: E402
 from studio.core.training import PRESETS, EpochFinished, TrainingConfig, train  # noqa: E402
 from studio.gui.main_window import MainWindow  # noqa: E402

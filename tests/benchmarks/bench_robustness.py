@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from studio.core.data import Dataset, load_dataset  # noqa: E402
+from studio.core.data import Dataset  # noqa: E402
+from studio.core.digit_folders import load_dataset  # noqa: E402
 from studio.core.mnist import load_mnist_folder  # noqa: E402
 from studio.core.network import Network  # noqa: E402
 from studio.core.training import PRESETS, RunFinished, TrainingConfig, evaluate, train  # noqa: E402

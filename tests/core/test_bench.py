@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 
 from studio import bench
-from studio.core.data import Dataset, Split, export_dataset, load_dataset
+from studio.core.data import Dataset, Split
+from studio.core.digit_folders import export_dataset, load_dataset
 
 
 def _tiny_digits(folder: Path) -> Path:

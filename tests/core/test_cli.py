@@ -17,8 +17,10 @@ from studio.core.lr_schedule import LR_SCHEDULE_DESCRIPTIONS
 from studio.core.variations import parse_vary
 from studio.core.network import ACTIVATION_DESCRIPTIONS, INIT_DESCRIPTIONS, LOSS_DESCRIPTIONS
 from studio.core.training import ENGINE_DESCRIPTIONS, ORDER_DESCRIPTIONS, PRESET_DESCRIPTIONS
-from studio.core.data import export_dataset, format_digit_text
-from studio.core.model_file import load_model, save_model
+from studio.core.digit_folders import export_dataset
+from studio.core.digit_text import format_digit_text
+from studio.core.model_reader import load_model
+from studio.core.model_writer import save_model
 from studio.core.network import Network
 from tests.conftest import require_shared, DIGITS
 from tests.helpers import tiny_dataset

@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 from studio.cli import invoked_as, main
-from studio.core.data import Dataset, export_dataset, format_digit_text
+from studio.core.data import Dataset
+from studio.core.digit_folders import export_dataset
+from studio.core.digit_text import format_digit_text
 from tests.helpers import tiny_dataset
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,11 +19,10 @@ from pathlib import Path
 import pytest
 
 from studio.cli import main
-from studio.core.compare import (CSV_COLUMNS, THRESHOLDS, Comparison, ComparisonEnded, RunEnded,
-                                 RunEpochs, RunStarted, blas_thread_count, format_summary_table,
-                                 summaries_to_csv, summarise)
+from studio.core.compare import Comparison, ComparisonEnded, RunEnded, RunEpochs, RunStarted, blas_thread_count
+from studio.core.run_summary import CSV_COLUMNS, THRESHOLDS, format_summary_table, summaries_to_csv, summarise
 from studio.core.variations import distinct_labels, parse_vary, parse_vary_options, vary
-from studio.core.data import export_dataset
+from studio.core.digit_folders import export_dataset
 from studio.core.training import (PRESETS, EpochFinished, RunDiverged, RunFinished, TrainingConfig,
                                   train)
 from tests.helpers import tiny_dataset

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from studio.core import data
-from studio.core.data import (DataError, Dataset, Split, export_dataset, format_digit_text,
-                              load_dataset, load_digit_folder, merge_splits, next_sample_name,
-                              parse_digit_name, parse_digit_text, write_digit_folder)
+from studio.core import digit_text
+from studio.core.data import DataError, Dataset, Split, merge_splits, next_sample_name, parse_digit_name
+from studio.core.digit_folders import export_dataset, load_dataset, load_digit_folder, write_digit_folder
+from studio.core.digit_text import format_digit_text, parse_digit_text
 
 
 def shared_datasets() -> Path:
@@ -292,7 +292,7 @@ def test_unreadable_file_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_huge_file_is_refused_without_reading_it_all(tmp_path: Path) -> None:
-    (tmp_path / "1_1.txt").write_bytes(b"0" * (data.MAX_FILE_BYTES * 4))
+    (tmp_path / "1_1.txt").write_bytes(b"0" * (digit_text.MAX_FILE_BYTES * 4))
     with pytest.raises(DataError, match="1_1.txt: is too large"):
         load_digit_folder(tmp_path)
 
@@ -407,7 +407,7 @@ def test_bad_member_is_named_inside_the_zip(tmp_path: Path) -> None:
     ({"photo.png": b"\x89PNG", "notes.md": b"x"}, "holds neither; expected trainingDigits/"),
     ({}, "is empty"),
     ({"notes.txt": b"hello"}, "notes.txt: the name is not LABEL_SEQ.txt"),
-    ({"trainingDigits/0_0.txt": b"0" * (data.MAX_FILE_BYTES + 1)}, "0_0.txt: is too large"),
+    ({"trainingDigits/0_0.txt": b"0" * (digit_text.MAX_FILE_BYTES + 1)}, "0_0.txt: is too large"),
     ({"trainingDigits/README": b"x"}, "trainingDigits: holds no digit files"),
 ])
 def test_zips_that_hold_something_else_are_errors(tmp_path: Path, members: dict[str, bytes],

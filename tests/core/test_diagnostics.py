@@ -9,12 +9,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from studio.core.data import load_dataset
-from studio.core.diagnostics import (DEFAULT_BINS, SERIES, Diagnosis, DiagnosticsTracker, LayerEdges,
-                                     LayerReading, clipped_histogram, diagnose, diagnostic_sample,
-                                     format_number, gradient_norms, histogram_edges, layer_sentence,
-                                     nice_ceiling, output_delta_explanation, plain_reading,
+from studio.core.digit_folders import load_dataset
+from studio.core.diagnostics import (DEFAULT_BINS, Diagnosis, LayerEdges, LayerReading, clipped_histogram, diagnose,
+                                     diagnostic_sample, gradient_norms, histogram_edges, nice_ceiling,
                                      saturated_mask, update_ratios)
+from studio.core.diagnostics_text import format_number, layer_sentence, plain_reading
+from studio.core.diagnostics_tracker import SERIES, DiagnosticsTracker
+from studio.core.output_delta import output_delta_explanation
 from studio.core.network import Network, one_hot, sigmoid
 from studio.core.training import PRESETS
 from tests.conftest import DIGITS, require_shared

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.core.data import export_dataset, load_dataset
+from studio.core.digit_folders import export_dataset, load_dataset
 from studio.core.download import (DIGITS_SHA256, DIGITS_SIZE, DownloadCancelled, DownloadError, download_digits,
                                   download_file, has_digits_archive)
 from studio.core.user_dirs import ENV_VAR

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 from studio.cli import main
-from studio.core.data import format_digit_text
-from studio.core.explain import (LISTED_TERMS, explain_update, format_text, model_learning_rate, num,
-                                 read_digit_file, to_html)
-from studio.core.model_file import save_model
+from studio.core.digit_text import format_digit_text
+from studio.core.explain import explain_update, format_text, model_learning_rate, read_digit_file
+from studio.core.formula_text import LISTED_TERMS, num, to_html
+from studio.core.model_writer import save_model
 from studio.core.network import Network
 from studio.core.training import Optimiser
 from tests.conftest import ARTICLE_NET

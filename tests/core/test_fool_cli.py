@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from studio.cli import main
-from studio.core.data import export_dataset, format_digit_text, parse_digit_text
-from studio.core.model_file import load_model
+from studio.core.digit_folders import export_dataset
+from studio.core.digit_text import format_digit_text, parse_digit_text
+from studio.core.model_reader import load_model
 from tests.helpers import tiny_dataset
 
 

@@ -25,10 +25,14 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from studio.core.data import DataError, format_digit_text, load_dataset
+from studio.core.data import DataError
+from studio.core.digit_folders import load_dataset
+from studio.core.digit_text import format_digit_text
 from studio.core.image_folder import picture_to_digit
 from studio.core.mnist import load_mnist
-from studio.core.model_file import ModelFileError, load_model_bytes, save_model
+from studio.core.model_file import ModelFileError
+from studio.core.model_reader import load_model_bytes
+from studio.core.model_writer import save_model
 from studio.core.network import Network
 from tests.helpers import tiny_split
 

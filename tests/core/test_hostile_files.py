@@ -26,10 +26,14 @@ import numpy as np
 import pytest
 
 from studio.core import model_file
-from studio.core.data import MAX_FILE_BYTES, DataError, format_digit_text, load_dataset
+from studio.core.data import DataError
+from studio.core.digit_folders import load_dataset
+from studio.core.digit_text import MAX_FILE_BYTES, format_digit_text
 from studio.core.file_limits import STALE_TEMPORARY_SECONDS
 from studio.core.image_folder import load_image_folder
-from studio.core.model_file import ModelFileError, load_model, save_model
+from studio.core.model_file import ModelFileError
+from studio.core.model_reader import load_model
+from studio.core.model_writer import save_model
 from studio.core.network import Network
 from tests.core import hostile_corpus as corpus
 

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from studio.core import convert
-from studio.core.data import DataError, load_dataset
+from studio.core.data import DataError
+from studio.core.digit_folders import load_dataset
 from studio.core.mnist import (convert_mnist_images, find_mnist_files, load_mnist, load_mnist_file,
                                load_mnist_folder, read_idx_images, read_idx_labels)
 from tests.conftest import DIGITS, MNIST, require_shared

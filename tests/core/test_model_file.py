@@ -22,8 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from studio.core import model_file
-from studio.core.model_file import FORMAT, VERSION, ModelFileError, load_model, load_model_bytes, save_model
+from studio.core import model_file, model_reader
+from studio.core.model_file import FORMAT, VERSION, ModelFileError
+from studio.core.model_reader import load_model, load_model_bytes
+from studio.core.model_writer import save_model
 from studio.core.network import ACTIVATIONS, LOSSES, Network
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -565,7 +567,7 @@ def test_refusal(tmp_path: Path, case: str) -> None:
 def test_meta_longer_than_the_limit_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write_entries(tmp_path / "model.npz", valid_entries())
     load_model(path)
-    monkeypatch.setattr(model_file, "MAX_META_CHARS", 50)
+    monkeypatch.setattr(model_reader, "MAX_META_CHARS", 50)
     refused(path, "'meta' is longer than the limit")
 
 

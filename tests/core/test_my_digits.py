@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from studio.core.data import DataError, Dataset, Split, load_digit_folder, parse_digit_text
+from studio.core.data import DataError, Dataset, Split
+from studio.core.digit_folders import load_digit_folder
+from studio.core.digit_text import parse_digit_text
 from studio.core.my_digits import MyDigits, empty_split, with_my_digits
 from studio.core.user_dirs import ENV_VAR, my_digits_dir, user_data_dir
 from tests.helpers import tiny_dataset

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from studio.core.data import load_dataset
+from studio.core.digit_folders import load_dataset
 from studio.core.drawing import stamp_segment
 from studio.core.pad_normalise import (TUTORIAL_STYLE, DigitStyle, bounding_boxes, match_fill,
                                        normalise_drawing, stroke_widths, style_of)

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from studio.core.data import load_dataset, write_digit_folder
-from studio.core.model_file import load_model
+from studio.core.digit_folders import load_dataset, write_digit_folder
+from studio.core.model_reader import load_model
 from studio.core.run_script import script_for
 from studio.core.training import PRESETS, EpochFinished, TrainingConfig, train
 from tests.conftest import DIGITS, require_shared

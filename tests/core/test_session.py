@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from studio import cli
-from studio.core.data import export_dataset
-from studio.core.model_file import load_model
+from studio.core.digit_folders import export_dataset
+from studio.core.model_reader import load_model
 from studio.core.session import (FORM_LIMITS, MAX_PARAMETERS, NETWORK_FIELDS, Session, check_network_size,
                                  config_from_saved,
                                  config_for_loaded, fit_to_form, needs_new_network, parameter_count)

@@ -12,7 +12,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from studio.cli import main
-from studio.core.data import DataError, export_dataset, load_dataset
+from studio.core.data import DataError
+from studio.core.digit_folders import export_dataset, load_dataset
 from studio.core.sources import detect_source, export_source, open_data_source
 from tests.conftest import DIGITS_ZIP, MNIST, require_shared
 from tests.helpers import tiny_dataset
@@ -216,7 +217,7 @@ def make_source(tmp_path: Path, kind: str) -> Path:
 
 @pytest.mark.parametrize("kind", ["folder", "zip", "mnist", "pictures"])
 def test_progress_counts_every_sample_and_false_cancels(tmp_path: Path, kind: str) -> None:
-    from studio.core.data import LoadCancelled
+    from studio.core.digit_folders import LoadCancelled
     path = make_source(tmp_path, kind)
     calls: list[tuple[int, int]] = []
     dataset = open_data_source(path, progress=lambda done, total: calls.append((done, total)) is None)

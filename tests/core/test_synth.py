@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from studio.core import synth
-from studio.core.data import Split, load_dataset
+from studio.core.data import Split
+from studio.core.digit_folders import load_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "data" / "synthetic"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from studio.core.augment import shift_images
-from studio.core.data import load_dataset
+from studio.core.digit_folders import load_dataset
 from studio.core.lr_schedule import LR_SCHEDULE_DESCRIPTIONS, LR_SCHEDULES, schedule_factor
 from studio.core.training import (ENGINE_DESCRIPTIONS, ENGINES, ORDER_DESCRIPTIONS, ORDERS, PRESET_DESCRIPTIONS,
                                   PRESETS, BestEpoch, BestEpochChanged, EpochFinished, RunControl,

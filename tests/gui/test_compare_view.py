@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from studio.core.compare import summarise
+from studio.core.run_summary import summarise
 from studio.core.training import TrainingConfig, train
 from studio.gui.compare_chart import LEGEND_CHARS, _legend_rows
 from studio.gui.compare_view import CompareView

@@ -6,8 +6,9 @@ import pyqtgraph as pg
 import pytest
 from pytestqt.qtbot import QtBot
 
-from studio.core.diagnostics import (diagnose, diagnostic_sample, histogram_edges, output_delta_explanation,
-                                     plain_reading, update_ratios)
+from studio.core.diagnostics import diagnose, diagnostic_sample, histogram_edges, update_ratios
+from studio.core.diagnostics_text import plain_reading
+from studio.core.output_delta import output_delta_explanation
 from studio.core.network import Network
 from studio.core.training import TrainingConfig, train
 from studio.gui import diagnostics_view

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from studio.core.model_file import save_model
+from studio.core.model_writer import save_model
 from studio.gui.fragility_view import FragilityView
 from tests.helpers import quick_network, tiny_dataset
 

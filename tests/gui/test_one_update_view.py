@@ -7,7 +7,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
-from studio.core.explain import to_html
+from studio.core.formula_text import to_html
 from studio.core.network import Network, one_hot
 from studio.core.training import Optimiser
 from studio.gui.one_update_view import OneUpdateView

@@ -21,7 +21,8 @@ from dataclasses import replace
 
 import pytest
 
-from studio.core.data import Dataset, load_dataset
+from studio.core.data import Dataset
+from studio.core.digit_folders import load_dataset
 from studio.core.network import Network
 from studio.core.paths import DEFAULT_DATASET
 from studio.core.training import PRESETS, RunFinished, train

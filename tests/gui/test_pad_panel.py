@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from studio.core.data import Dataset, Split, load_dataset
+from studio.core.data import Dataset, Split
+from studio.core.digit_folders import load_dataset
 from studio.core.network import Network
 from studio.core.pad_normalise import normalise_drawing
 from studio.gui.pad_panel import PadPanel
