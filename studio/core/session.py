@@ -36,6 +36,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
+from studio.core.augment import normalise_augment
 from studio.core.data import Dataset
 from studio.core.history import CSV_HEADER, RunHistory
 from studio.core.network import Network
@@ -331,6 +332,7 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "activation": (str,), "loss": (str,), "init": (str,), "bias_init": (str,), "order": (str,),
     "init_scale": (int, float), "lr": (int, float), "momentum": (int, float), "weight_decay": (int, float),
     "batch_size": (int,), "shift": (int,), "seed": (int,), "max_epochs": (int, type(None)),
+    "lr_schedule": (str,), "engine": (str,), "early_stopping": (int, type(None)),
 }
 
 
@@ -358,6 +360,15 @@ def config_from_saved(saved: object, default: TrainingConfig = PRESETS["article"
                          f"{_short(getattr(default, name))} is used")
             continue
         values[name] = float(value) if float in kinds and isinstance(value, int) else value
+    if "augment" in saved:
+        augment = saved["augment"]
+        try:
+            if not isinstance(augment, list) or not all(isinstance(a, str) for a in augment):
+                raise ValueError("not a list of names")
+            values["augment"] = normalise_augment(augment)
+        except ValueError:
+            notes.append(f"augmentations {_short(repr(augment))} are not usable: "
+                         f"{_short(list(default.augment))} are used")
     if "hidden" in saved:
         hidden = saved["hidden"]
         if isinstance(hidden, list) and all(isinstance(h, int) and not isinstance(h, bool) for h in hidden):
@@ -366,16 +377,23 @@ def config_from_saved(saved: object, default: TrainingConfig = PRESETS["article"
             notes.append(f"hidden layers {_short(repr(hidden))} are not a list of sizes: "
                          f"{_short(list(default.hidden))} are used")
     config = default
-    for name, value in values.items():           # one at a time, so one bad value costs only itself
-        candidate = replace(config, **{name: value})
-        try:
-            candidate.validate()                 # an invalid value is refused, a valid one clamped
-            if name == "hidden":
-                check_network_size(candidate)
-        except (ValueError, TypeError, OverflowError) as error:
-            notes.append(f"{_short(str(error), 200)}: {name.replace('_', ' ')} "
-                         f"{_short(getattr(default, name))} is used")
-            continue
-        config, fit_notes = fit_to_form(candidate)
-        notes.extend(fit_notes)
-    return config, notes
+    # One at a time, so one bad value costs only itself. A value refused because of another one not
+    # yet applied (a decaying schedule before its max epochs) gets a second try after all the others.
+    pending = dict(values)
+    refused: dict[str, str] = {}
+    for _ in range(2):
+        refused = {}
+        for name, value in pending.items():
+            candidate = replace(config, **{name: value})
+            try:
+                candidate.validate()             # an invalid value is refused, a valid one clamped
+                if name == "hidden":
+                    check_network_size(candidate)
+            except (ValueError, TypeError, OverflowError) as error:
+                refused[name] = f"{_short(str(error), 200)}: {name.replace('_', ' ')} " \
+                                f"{_short(getattr(default, name))} is used"
+                continue
+            config, fit_notes = fit_to_form(candidate)
+            notes.extend(fit_notes)
+        pending = {name: values[name] for name in refused}
+    return config, notes + list(refused.values())

@@ -303,6 +303,20 @@ def test_settings_are_remembered(qtbot: QtBot, make_window: Callable[..., MainWi
     assert second.network.sizes == (1024, 12, 10)
 
 
+
+def test_the_best_presets_augmentations_and_schedule_are_remembered(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], settings: QSettings) -> None:
+    first = make_window()
+    qtbot.mouseClick(first.controls.best_button, Qt.MouseButton.LeftButton)
+    first.controls.readable_check.setChecked(True)
+    chosen = first.controls.config()
+    assert chosen.augment and chosen.lr_schedule == "linear" and chosen.engine == "readable"
+    first.close()
+    second = make_window(config=None)
+    assert second.controls.config() == chosen
+    assert second.controls.augment_button.text() == "all five"
+
+
 def test_the_real_digits_train_in_the_window(qtbot: QtBot, make_window: Callable[..., MainWindow], digits_dir: Path) -> None:
     window = make_window(config=None)
     window.controls.set_config(PRESETS["best"])

@@ -164,6 +164,29 @@ HOSTILE_VALUES = (None, True, -1, 0, 3_000_000_000, 10**12, 1e30, -1e30, float("
                   {"a": 1}, "sigmoid", "relu", "ce", "he", 0.5, 2**64)
 
 
+@pytest.mark.parametrize("config", [*PRESETS.values(),
+                                    replace(PRESETS["fast"], engine="readable", early_stopping=5,
+                                            lr_schedule="cosine", augment=("shear", "elastic"))])
+def test_every_setting_is_read_back_as_it_was_saved(config: TrainingConfig) -> None:
+    """The window's settings and a model's meta keep every field: augmentations, schedule and engine too."""
+    assert config_from_saved(config.to_dict()) == (config, [])
+
+
+def test_unusable_augmentations_schedules_and_engines_are_named_and_replaced() -> None:
+    base = PRESETS["article"]
+    config, notes = config_from_saved({"augment": ["rotate", "twist"], "lr_schedule": "step", "engine": 3,
+                                       "lr": 0.5})
+    assert config == replace(base, lr=0.5) and len(notes) == 3
+    assert any("augment" in note and "twist" in note for note in notes)
+    assert any("schedule" in note for note in notes) and any("engine" in note for note in notes)
+    config, notes = config_from_saved({"max_epochs": None, "lr_schedule": "linear"})
+    config.validate()              # a decaying schedule without an end is refused, whichever came first
+    assert len(notes) == 1
+    # Both orders of dependence: from a decaying default, "unlimited" needs the constant schedule first.
+    config, notes = config_from_saved({"max_epochs": None, "lr_schedule": "constant"}, PRESETS["best"])
+    assert (config.max_epochs, config.lr_schedule, notes) == (None, "constant", [])
+
+
 def test_settings_read_back_are_always_usable_fuzzed() -> None:
     rng = np.random.default_rng(0)
     names = [*TrainingConfig.__dataclass_fields__, "unknown"]
