@@ -31,6 +31,7 @@ from studio.core.model_writer import save_model
 from studio.core.network import (ACTIVATION_DESCRIPTIONS, ACTIVATIONS, BIAS_INIT_DESCRIPTIONS, BIAS_INITS,
                                  INIT_DESCRIPTIONS, INITS, LOSS_DESCRIPTIONS, LOSSES)
 from studio.core.sources import export_source, open_data_source
+from studio.core.train_against import AGAINST_FOOLING_DESCRIPTION, MAX_COPIES
 from studio.core.training import (EARLY_STOPPING_DESCRIPTION, ENGINE_DESCRIPTIONS, ENGINES, ORDER_DESCRIPTIONS,
                                   ORDERS, PRESET_DESCRIPTIONS, PRESETS, BestEpoch, BestEpochChanged,
                                   EpochFinished, RunControl, RunDiverged, RunFinished, TrainingConfig,
@@ -124,6 +125,8 @@ def add_training_arguments(t: argparse.ArgumentParser, data: bool = True) -> Non
     t.add_argument("--engine", choices=ENGINES,
                    help=_choices_help("the code that trains each epoch; both make the same updates",
                                       ENGINE_DESCRIPTIONS, "fast"))
+    t.add_argument("--against-fooling", type=int, metavar="N",
+                   help=f"{AGAINST_FOOLING_DESCRIPTION} At most {MAX_COPIES} (default 0)")
 
 
 def invoked_as(argv0: str | None = None) -> str:
@@ -208,13 +211,16 @@ def config_from_args(args: argparse.Namespace) -> TrainingConfig:
     order = args.order
     if order is None and args.shuffle is not None:
         order = "shuffle" if args.shuffle else "dataset"
+    if args.against_fooling is not None and not 0 <= args.against_fooling <= MAX_COPIES:
+        raise UsageError(f"--against-fooling must be 0 (off) to {MAX_COPIES} copies a batch, "
+                         f"got {args.against_fooling}")
     config = with_overrides(
         PRESETS[args.preset], hidden=args.hidden, activation=args.activation, loss=args.loss,
         init=args.init, init_scale=args.init_scale, bias_init=args.bias_init, lr=args.lr,
         lr_schedule=args.lr_schedule,
         batch_size=args.batch, momentum=args.momentum, weight_decay=args.weight_decay,
         shift=args.shift, augment=args.augment, order=order, seed=args.seed, engine=args.engine,
-        early_stopping=args.early_stopping)
+        early_stopping=args.early_stopping, against_fooling=args.against_fooling)
     if args.epochs is not None:
         if args.epochs < 0:
             raise UsageError("--epochs must be >= 0 (0 = until Ctrl-C)")

@@ -9,8 +9,8 @@ settings need appear in it, so a learner reads their own network, not a configur
 
 Its weights equal the studio's own ``train()`` with the same settings (same seeded draws W1, b1, W2,
 b2, ... as ``Network.initialised``, same sample orders as ``training.epoch_order``, same formulas as
-``Network.backward`` and ``Optimiser.step``); the tests hold them to 1e-9. Random shifts are left out
-(the script says so in a comment when the settings ask for them). Running it::
+``Network.backward`` and ``Optimiser.step``); the tests hold them to 1e-9. Random shifts, augmentations
+and training against fooling are left out (the script says so in a comment when the settings ask for them). Running it::
 
     python run.py --data PATH --epochs N --save OUT.npz
 
@@ -186,10 +186,12 @@ def _schedule_code(config: TrainingConfig) -> str:
 
 def script_settings(config: TrainingConfig) -> dict:
     """The settings the script trains with, as recorded in its model files: ``config`` without the
-    random shifts (which the script leaves out) and with its own epoch count filled in later."""
+    random shifts, augmentations and fooling copies (which the script leaves out) and with its own epoch
+    count filled in later."""
     settings = config.to_dict()
     settings["shift"] = 0
     settings["augment"] = []
+    settings["against_fooling"] = 0
     return settings
 
 
@@ -209,6 +211,9 @@ def script_for(config: TrainingConfig, inputs: int = 1024, classes: int = 10) ->
                       f"# trains on the images as they are, so its run differs from the studio's with them on.\n")
     else:
         shift_note = ("# Left out: random shifts and other augmentations (none are on in these settings).\n")
+    if config.against_fooling:
+        shift_note += (f"# Left out: training against fooling ({config.against_fooling} flipped copies a batch that fool\n"
+                       f"# the network). This script trains on the data set's images only.\n")
     loss_words = ("squared error with sigmoid outputs" if config.loss == "sse"
                   else "cross-entropy with softmax outputs")
     settings_json = json.dumps(script_settings(config), sort_keys=True)

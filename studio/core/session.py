@@ -333,6 +333,7 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "init_scale": (int, float), "lr": (int, float), "momentum": (int, float), "weight_decay": (int, float),
     "batch_size": (int,), "shift": (int,), "seed": (int,), "max_epochs": (int, type(None)),
     "lr_schedule": (str,), "engine": (str,), "early_stopping": (int, type(None)),
+    "against_fooling": (int,),
 }
 
 

@@ -7,8 +7,8 @@ the current network reads as another digit; the copies that do fool it join the 
 true label. The network so learns that those few pixels do not make a different digit. Expect the
 median flips needed to fool it (``fragility``) to rise, for some accuracy and a slower epoch.
 
-Left out: a setting for it in ``TrainingConfig`` and the window (a run chooses it by passing this
-epoch function); the searches themselves (``fooling``).
+A run turns it on with ``TrainingConfig.against_fooling`` (copies a batch; ``training.choose_epoch_function``
+then picks this, whatever the engine). Left out: the searches themselves (``fooling``).
 """
 from __future__ import annotations
 
@@ -16,7 +16,21 @@ import numpy as np
 
 from studio.core.fooling import flip, greedy_flips, say_goal
 from studio.core.network import Network
-from studio.core.training import EpochTally, Optimiser, RunControl
+# From their own modules, not training.py: training imports this module to choose it for a run.
+from studio.core.run_control import RunControl
+from studio.core.sgd import EpochTally, Optimiser
+
+#: Most fooling copies a batch a run may add (each costs a greedy search of up to MAX_FLIPS flips).
+MAX_COPIES = 64
+#: Most pixels a search may flip for a copy that a run adds.
+MAX_FLIPS = 10
+
+AGAINST_FOOLING_DESCRIPTION = (
+    "Train against fooling: in each batch, up to this many samples also get a copy with a few pixels "
+    f"flipped (at most {MAX_FLIPS}, chosen greedily) that the current network reads as another digit, "
+    "trained on with its true label. Expect more flips needed to fool the network, for some accuracy "
+    "and slower epochs. It runs the readable code (Network.backward, Optimiser.step) whatever the "
+    "engine says. 0 = off.")
 
 
 class AgainstFoolingEpoch:

@@ -35,6 +35,7 @@ from studio.core.network import (ACTIVATIONS, BIAS_INITS, INITS, LOSS_FUNCTIONS,
                                  BiasInitName, InitName, LossName, Network, one_hot)
 from studio.core.run_control import RunControl
 from studio.core.sgd import EpochFunction, EpochTally, Optimiser, sgd_epoch
+from studio.core.train_against import MAX_COPIES, MAX_FLIPS, AgainstFoolingEpoch
 
 # The public names, including those that live in run_control.py and sgd.py but were always imported
 # from here (RunControl, EpochTally, Optimiser, sgd_epoch).
@@ -129,7 +130,9 @@ class TrainingConfig:
     decayed). With ``momentum`` mu the update is v <- mu v - lr (g + lambda W); W <- W + v.
     ``early_stopping`` (epochs, None for off) ends the run once that many epochs in a row brought no
     better monitored accuracy (``BestEpoch``). ``engine`` picks the code that trains each epoch
-    (``ENGINE_DESCRIPTIONS``); both make the same updates.
+    (``ENGINE_DESCRIPTIONS``); both make the same updates. ``against_fooling`` > 0 adds that many
+    fooling copies a batch (``train_against.AGAINST_FOOLING_DESCRIPTION``; 0 = off), trained with the
+    readable code whatever ``engine`` says.
     """
 
     hidden: tuple[int, ...] = (16, 16)
@@ -150,6 +153,7 @@ class TrainingConfig:
     seed: int = 0
     early_stopping: int | None = None
     engine: EngineName = "fast"
+    against_fooling: int = 0
 
     def validate(self) -> None:
         """Raise ``ValueError`` with a message a person can act on if any setting is out of range."""
@@ -196,6 +200,10 @@ class TrainingConfig:
             problems.append(f"max epochs must be >= 1 (or unlimited), got {self.max_epochs}")
         if self.early_stopping is not None and self.early_stopping < 1:
             problems.append(f"early stopping must be >= 1 epoch (or off), got {self.early_stopping}")
+        if not (isinstance(self.against_fooling, int) and not isinstance(self.against_fooling, bool)
+                and 0 <= self.against_fooling <= MAX_COPIES):
+            problems.append(f"against fooling must be 0 (off) to {MAX_COPIES} copies a batch, "
+                            f"got {self.against_fooling!r}")
         if problems:
             raise ValueError("; ".join(problems))
 
@@ -231,6 +239,8 @@ class TrainingConfig:
             parts.append("+".join(self.augment))
         if self.engine != "fast":
             parts.append(f"{self.engine} code")
+        if self.against_fooling:
+            parts.append(f"against fooling x{self.against_fooling}")
         return ", ".join(parts)
 
     def to_dict(self) -> dict:
@@ -457,8 +467,11 @@ def choose_epoch_function(config: TrainingConfig) -> EpochFunction:
     ``engine="readable"`` gets ``sgd_epoch`` itself. ``engine="fast"``: batch size 1 with plain SGD
     (no momentum, no weight decay; the tutorial's mode) gets a new ``PerSampleSGD``, every other
     setting a new ``MiniBatchSGD``. They keep buffers (the per-sample one also a cache) from one epoch
-    to the next, so make one per run.
+    to the next, so make one per run. ``against_fooling`` > 0 gets a new ``AgainstFoolingEpoch`` (the
+    readable code plus fooling copies, whatever the engine), seeded with the run's seed.
     """
+    if config.against_fooling:
+        return AgainstFoolingEpoch(copies=config.against_fooling, max_flips=MAX_FLIPS, seed=config.seed)
     if config.engine == "readable":
         return sgd_epoch
     if per_sample_applies(config.batch_size, config.momentum, config.weight_decay):

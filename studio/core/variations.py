@@ -26,7 +26,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {"activation": ACTIVATIONS, "loss": LOSSE
                                         "bias_init": BIAS_INITS, "order": ORDERS, "engine": ENGINES,
                                         "lr_schedule": LR_SCHEDULES}
 _FLOATS = ("init_scale", "lr", "momentum", "weight_decay")
-_INTS = ("batch_size", "shift", "seed", "max_epochs", "early_stopping")
+_INTS = ("batch_size", "shift", "seed", "max_epochs", "early_stopping", "against_fooling")
 _WHOLE = re.compile(r"[+-]?[0-9]+")          # ASCII only: int() would also take other scripts' digits
 KNOBS: tuple[str, ...] = tuple(f.name for f in fields(TrainingConfig))
 

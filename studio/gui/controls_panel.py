@@ -116,7 +116,7 @@ class ControlsPanel(QWidget):
             self.hidden_edit, self.activation_combo, self.loss_combo, self.init_combo, self.scale_spin,
             self.bias_combo, self.seed_spin, self.batch_spin, self.momentum_spin, self.decay_spin,
             self.shift_spin, self.augment_button, self.order_combo, self.max_epochs_spin, self.readable_check,
-            self.schedule_combo,
+            self.schedule_combo, self.against_spin,
             self.article_button, self.best_button, self.fast_button, self.my_digits_check,
         ]
         for widget in self._locked_widgets + [self.lr_spin, self.early_stopping_spin]:
@@ -147,7 +147,7 @@ class ControlsPanel(QWidget):
         self.decay_spin, self.shift_spin = optimiser.decay_spin, optimiser.shift_spin
         self.augment_button, self.augment_actions = optimiser.augment_button, optimiser.augment_actions
         self.order_combo, self.max_epochs_spin = optimiser.order_combo, optimiser.max_epochs_spin
-        self.schedule_combo = optimiser.schedule_combo
+        self.schedule_combo, self.against_spin = optimiser.schedule_combo, optimiser.against_spin
         self.early_stopping_spin, self.readable_check = optimiser.early_stopping_spin, optimiser.readable_check
 
     def _build_presets_row(self) -> QHBoxLayout:

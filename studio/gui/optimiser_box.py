@@ -1,5 +1,6 @@
 """The "Optimiser" settings box: how the network is trained (learning rate and its schedule, batch size, momentum,
-weight decay, random shift, augmentations, sample order, run length, early stopping, engine).
+weight decay, random shift, augmentations, training against fooling, sample order, run length, early
+stopping, engine).
 
 The box says ``edited()`` when a field of the ``TrainingConfig`` changes, except the learning rate,
 which has its own ``learning_rate_edited(float)`` (a run takes it from the next epoch); it reads its
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFormLayout, QGroupBox
 
 from studio.core.augment import AUGMENT_DESCRIPTIONS, AUGMENTS
 from studio.core.lr_schedule import LR_SCHEDULE_DESCRIPTIONS, LR_SCHEDULES
+from studio.core.train_against import AGAINST_FOOLING_DESCRIPTION, MAX_COPIES
 from studio.core.training import (EARLY_STOPPING_DESCRIPTION, ENGINE_DESCRIPTIONS, ORDER_DESCRIPTIONS, ORDERS,
                                   TrainingConfig)
 from studio.gui.form_fields import CompactSpinBox, choice_combo, select_data
@@ -86,6 +88,11 @@ class OptimiserBox(QGroupBox):
                                    "pixels up to this in x and y. The network sees more varied digits and "
                                    "generalises better; training accuracy rises more slowly.")
         self._build_augment_button()
+        self.against_spin = QSpinBox()
+        self.against_spin.setRange(0, MAX_COPIES)
+        self.against_spin.setSpecialValueText("off")
+        self.against_spin.setSuffix(" copies a batch")
+        self.against_spin.setToolTip(AGAINST_FOOLING_DESCRIPTION)
         self.order_combo = choice_combo(ORDERS, ORDER_DESCRIPTIONS, ORDER_NAMES,
                                         tip="The order in which samples are presented in each epoch.")
         self.max_epochs_spin = QSpinBox()
@@ -100,6 +107,7 @@ class OptimiserBox(QGroupBox):
         form.addRow("Weight decay:", self.decay_spin)
         form.addRow("Random shift:", self.shift_spin)
         form.addRow("Augment:", self.augment_button)
+        form.addRow("Against fooling:", self.against_spin)
         form.addRow("Sample order:", self.order_combo)
         self.early_stopping_spin = QSpinBox()
         self.early_stopping_spin.setRange(0, 1_000_000)
@@ -115,11 +123,11 @@ class OptimiserBox(QGroupBox):
         self.readable_check.toggled.connect(self.edited)
         form.addRow(self.readable_check)
         for spin in (self.lr_spin, self.batch_spin, self.momentum_spin, self.decay_spin, self.shift_spin,
-                     self.max_epochs_spin, self.early_stopping_spin):
+                     self.against_spin, self.max_epochs_spin, self.early_stopping_spin):
             spin.setKeyboardTracking(False)
         self.lr_spin.valueChanged.connect(self.learning_rate_edited)
         for spin in (self.batch_spin, self.momentum_spin, self.decay_spin, self.shift_spin,
-                     self.max_epochs_spin):
+                     self.against_spin, self.max_epochs_spin):
             spin.valueChanged.connect(self.edited)
         self.order_combo.currentIndexChanged.connect(self.edited)
         self.schedule_combo.currentIndexChanged.connect(self.edited)
@@ -157,6 +165,7 @@ class OptimiserBox(QGroupBox):
             "order": self.order_combo.currentData(),
             "max_epochs": int(self.max_epochs_spin.value()) or None,
             "engine": "readable" if self.readable_check.isChecked() else "fast",
+            "against_fooling": int(self.against_spin.value()),
         }
 
     def fill(self, config: TrainingConfig) -> None:
@@ -165,6 +174,7 @@ class OptimiserBox(QGroupBox):
         self.momentum_spin.setValue(config.momentum)
         self.decay_spin.setValue(config.weight_decay)
         self.shift_spin.setValue(config.shift)
+        self.against_spin.setValue(config.against_fooling)
         for name, action in self.augment_actions.items():
             action.setChecked(name in config.augment)
         self.readable_check.setChecked(config.engine == "readable")

@@ -121,6 +121,20 @@ def test_learning_rate_change_mid_run(qtbot: QtBot, window: MainWindow) -> None:
     assert (rates[changed_at + 1:] == 0.25).all()
 
 
+def test_a_run_against_fooling_trains_in_the_window(qtbot: QtBot, window: MainWindow,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    started, start = [], window.runner.start
+    monkeypatch.setattr(window.runner, "start", lambda network, dataset, config, first_epoch=0: (
+        started.append(config), start(network, dataset, config, first_epoch))[1])
+    window.controls.against_spin.setValue(2)
+    window.controls.max_epochs_spin.setValue(2)
+    window.start_training()
+    assert not window.controls.against_spin.isEnabled()
+    qtbot.waitUntil(lambda: window.runner.state == "idle" and epochs(window) == 2, timeout=30_000)
+    assert [config.against_fooling for config in started] == [2] and not window.errors
+    assert window.controls.against_spin.isEnabled()
+
+
 def test_max_epochs_shows_progress_and_stops(qtbot: QtBot, window: MainWindow) -> None:
     window.controls.max_epochs_spin.setValue(4)
     assert window.status.progress.isVisible()
@@ -309,8 +323,10 @@ def test_the_best_presets_augmentations_and_schedule_are_remembered(
     first = make_window()
     qtbot.mouseClick(first.controls.best_button, Qt.MouseButton.LeftButton)
     first.controls.readable_check.setChecked(True)
+    first.controls.against_spin.setValue(3)
     chosen = first.controls.config()
     assert chosen.augment and chosen.lr_schedule == "linear" and chosen.engine == "readable"
+    assert chosen.against_fooling == 3
     first.close()
     second = make_window(config=None)
     assert second.controls.config() == chosen

@@ -123,6 +123,8 @@ def test_evaluate_and_predict(data_dir: Path, tmp_path: Path) -> None:
     (["train", "--data", "{data}", "--hidden", "5000"], "1 to 4096 units"),
     (["train", "--data", "{data}", "--early-stopping", "-2"], "--early-stopping"),
     (["train", "--data", "{data}", "--engine", "turbo"], "invalid choice"),
+    (["train", "--data", "{data}", "--against-fooling", "65"], "--against-fooling must be 0 (off) to 64"),
+    (["train", "--data", "{data}", "--against-fooling", "-1"], "--against-fooling must be 0 (off) to 64"),
     (["train", "--data", "{data}", "--lr-schedule", "step"], "invalid choice"),
     (["train", "--data", "{data}", "--lr-schedule", "cosine", "--epochs", "0"], "set max epochs"),
     (["train", "--data", "{data}", "--augment", "rotate,twist"], "unknown augmentation 'twist'"),

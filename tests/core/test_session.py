@@ -166,9 +166,11 @@ HOSTILE_VALUES = (None, True, -1, 0, 3_000_000_000, 10**12, 1e30, -1e30, float("
 
 @pytest.mark.parametrize("config", [*PRESETS.values(),
                                     replace(PRESETS["fast"], engine="readable", early_stopping=5,
-                                            lr_schedule="cosine", augment=("shear", "elastic"))])
+                                            lr_schedule="cosine", augment=("shear", "elastic"),
+                                            against_fooling=4)])
 def test_every_setting_is_read_back_as_it_was_saved(config: TrainingConfig) -> None:
-    """The window's settings and a model's meta keep every field: augmentations, schedule and engine too."""
+    """The window's settings and a model's meta keep every field: augmentations, schedule, engine and
+    training against fooling too."""
     assert config_from_saved(config.to_dict()) == (config, [])
 
 

@@ -1,14 +1,23 @@
-"""Training against fooling: the added copies really fool the network, and without copies it is sgd_epoch."""
+"""Training against fooling: the added copies really fool the network, without copies it is sgd_epoch, and
+a run turns it on with its ``against_fooling`` setting."""
 from __future__ import annotations
 
+import io
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from studio.core.network import Network, one_hot
-from studio.core.train_against import AgainstFoolingEpoch
-from studio.core.training import PRESETS, EpochFinished, Optimiser, RunControl, sgd_epoch, train
+from studio.cli import main
+from studio.core.digit_folders import export_dataset
+from studio.core.model_reader import load_model
+from studio.core.run_script import script_for, script_settings
+from studio.core.train_against import AGAINST_FOOLING_DESCRIPTION, MAX_FLIPS, AgainstFoolingEpoch
+from studio.core.training import (PRESETS, EpochFinished, Optimiser, RunControl, RunFinished, TrainingConfig,
+                                  choose_epoch_function, sgd_epoch, train)
+from studio.core.variations import parse_vary
 from tests.helpers import quick_network, tiny_dataset
 
 
@@ -54,3 +63,72 @@ def test_a_run_trains_against_fooling_copies() -> None:
     assert epoch.added > 0
     with pytest.raises(ValueError):
         AgainstFoolingEpoch(copies=0)
+
+
+# --------------------------------------------------------------------------------------------------
+# The run setting: TrainingConfig.against_fooling
+# --------------------------------------------------------------------------------------------------
+
+def test_the_setting_round_trips_and_is_refused_out_of_range() -> None:
+    config = replace(PRESETS["fast"], against_fooling=5)
+    assert TrainingConfig.from_dict(config.to_dict()) == config
+    older = PRESETS["fast"].to_dict()
+    del older["against_fooling"]                    # settings saved before the setting existed
+    assert TrainingConfig.from_dict(older).against_fooling == 0
+    assert "against fooling x5" in config.label() and "fooling" not in PRESETS["fast"].label()
+    for bad in (-1, 65, 2.5, True):
+        with pytest.raises(ValueError, match=r"against fooling must be 0 \(off\) to 64 copies a batch"):
+            replace(config, against_fooling=bad).validate()
+    replace(config, against_fooling=64).validate()
+
+
+def test_the_setting_chooses_the_against_fooling_epoch_whatever_the_engine() -> None:
+    for engine in ("fast", "readable"):
+        chosen = choose_epoch_function(replace(PRESETS["fast"], engine=engine, against_fooling=3, seed=7))
+        assert isinstance(chosen, AgainstFoolingEpoch)
+        assert (chosen.copies, chosen.max_flips) == (3, MAX_FLIPS)
+        same_seed = AgainstFoolingEpoch(3, MAX_FLIPS, seed=7)
+        assert chosen.rng.integers(1 << 30) == same_seed.rng.integers(1 << 30)
+    assert not isinstance(choose_epoch_function(PRESETS["fast"]), AgainstFoolingEpoch)
+
+
+def test_a_run_with_the_setting_on_adds_copies_and_trains_another_network() -> None:
+    dataset = tiny_dataset(5, 2)
+    config = replace(PRESETS["fast"], hidden=(8,), max_epochs=3, against_fooling=4)
+
+    def trained(config: TrainingConfig, epoch_function=None) -> Network:
+        network = config.build_network(1024)
+        events = list(train(network, dataset, config, RunControl(), epoch_function=epoch_function))
+        assert isinstance(events[-1], RunFinished) and events[-1].epochs == 3
+        return network
+
+    on = trained(config)
+    chosen = choose_epoch_function(config)
+    assert all(np.array_equal(p, q) for p, q in zip(trained(config, chosen).parameters(), on.parameters()))
+    assert chosen.added > 0                         # copies that fool the network were found and trained on
+    off = trained(replace(config, against_fooling=0))
+    assert max(float(np.max(np.abs(p - q))) for p, q in zip(on.parameters(), off.parameters())) > 1e-3
+
+
+def test_the_setting_is_a_knob_and_the_script_leaves_it_out() -> None:
+    assert parse_vary("against-fooling=0,4") == ("against_fooling", [0, 4])
+    config = replace(PRESETS["fast"], against_fooling=4)
+    text = script_for(config)
+    assert "# Left out: training against fooling (4 flipped copies a batch" in text
+    assert script_settings(config)["against_fooling"] == 0
+    assert "against fooling" not in script_for(PRESETS["fast"])
+    compile(text, "run.py", "exec")
+
+
+def test_the_train_command_takes_the_setting(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder, model = tmp_path / "tiny", tmp_path / "m.npz"
+    export_dataset(tiny_dataset(5, 2), folder)
+    out = io.StringIO()
+    status = main(["train", "--data", str(folder), "--preset", "fast", "--hidden", "8", "--epochs", "2",
+                   "--against-fooling", "3", "--save", str(model)], out=out)
+    assert status == 0 and "against fooling x3" in out.getvalue().splitlines()[0]
+    assert load_model(model)[1]["config"]["against_fooling"] == 3
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    squeezed = "".join(capsys.readouterr().out.split())      # argparse wraps lines (and after hyphens)
+    assert "--against-foolingN" in squeezed and "".join(AGAINST_FOOLING_DESCRIPTION.split()) in squeezed

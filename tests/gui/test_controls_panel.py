@@ -281,6 +281,26 @@ def test_run_the_readable_code_is_a_setting_of_the_run(qtbot: QtBot, panel: Cont
     assert not panel.readable_check.isEnabled()
 
 
+def test_training_against_fooling_is_a_setting_of_the_run(qtbot: QtBot, panel: ControlsPanel) -> None:
+    from studio.core.train_against import AGAINST_FOOLING_DESCRIPTION
+    assert panel.config().against_fooling == 0 and panel.against_spin.text() == "off"
+    assert panel.against_spin.toolTip() == AGAINST_FOOLING_DESCRIPTION
+    panel.against_spin.setFocus()
+    panel.against_spin.selectAll()
+    with qtbot.waitSignal(panel.config_changed) as signal:
+        qtbot.keyClicks(panel.against_spin, "6")
+        qtbot.keyClick(panel.against_spin, Qt.Key.Key_Return)
+    assert signal.args[0].against_fooling == 6 and panel.config().against_fooling == 6
+    assert panel.against_spin.text() == "6 copies a batch" and "against fooling x6" in panel.config().label()
+    panel.set_config(replace(PRESETS["fast"], against_fooling=2))
+    assert panel.against_spin.value() == 2 and panel.config() == replace(PRESETS["fast"], against_fooling=2)
+    panel.set_dataset(small_dataset())
+    panel.set_run_state("running")
+    assert not panel.against_spin.isEnabled() and LOCKED_TIP in panel.against_spin.toolTip()
+    panel.set_run_state("idle")
+    assert panel.against_spin.isEnabled() and panel.against_spin.toolTip() == AGAINST_FOOLING_DESCRIPTION
+
+
 def test_the_settings_panel_speaks_with_the_core_texts_and_parser() -> None:
     from studio.core.network import ACTIVATION_DESCRIPTIONS, LOSS_DESCRIPTIONS
     from studio.core.training import PRESET_DESCRIPTIONS
