@@ -28,9 +28,9 @@ MAX_FLIPS = 10
 AGAINST_FOOLING_DESCRIPTION = (
     "Train against fooling: in each batch, up to this many samples also get a copy with a few pixels "
     f"flipped (at most {MAX_FLIPS}, chosen greedily) that the current network reads as another digit, "
-    "trained on with its true label. Expect more flips needed to fool the network, for some accuracy "
-    "and slower epochs. It runs the readable code (Network.backward, Optimiser.step) whatever the "
-    "engine says. 0 = off.")
+    "trained on with its true label. Expect more flips needed to fool the network and far slower "
+    "epochs (each copy is a search). It runs the readable code (Network.backward, Optimiser.step) "
+    "whatever the engine says. 0 = off.")
 
 
 class AgainstFoolingEpoch:
