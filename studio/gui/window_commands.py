@@ -165,6 +165,13 @@ class WindowCommands(_Base):
             return
         if session.needs_rebuild(config) and not self._new_network(config):
             return
+        current = session.current
+        if not current.trained and current.config != config:
+            # Nothing trained yet: this run is what Start trains now, so it takes these settings and
+            # their name, not those in force when its network was built (a given name, such as a
+            # loaded model's, stays).
+            session.start_run(config, None if current.label == current.config.label() else current.label)
+            self._show_runs()
         history = session.history
         if history.remaining_epochs(config.max_epochs) == 0:
             self.statusBar().showMessage(f"This run has reached its {config.max_epochs:,} epochs: raise Max "

@@ -176,6 +176,20 @@ def test_reset_keeps_the_run_which_comes_back_with_its_weights(qtbot: QtBot, win
     assert window.errors == []
 
 
+def test_a_run_is_named_by_the_settings_start_trains_it_with(qtbot: QtBot, window: MainWindow) -> None:
+    built = window.session.current.config
+    window.controls.lr_spin.setValue(built.lr * 2)          # an optimiser setting: the same network
+    assert not window.session.needs_rebuild(window.controls.config())
+    train(qtbot, window, 1)
+    assert window.session.current.config.lr == built.lr * 2
+    assert window.metrics.legend_entries == [f"{window.controls.config().label()} (current)"]
+    assert window.runs_view.list.count() == 1 and f"lr {built.lr * 2:g}" in window.runs_view.list.item(0).text()
+    window.controls.lr_spin.setValue(built.lr)               # once trained, a run keeps its name
+    train(qtbot, window, 1)
+    assert window.session.current.config.lr == built.lr * 2 and window.session.history.last_epoch == 2
+    assert window.errors == []
+
+
 def test_opening_a_data_set_or_loading_a_model_keeps_the_run(qtbot: QtBot, window: MainWindow,
                                                              tmp_path: Path) -> None:
     train(qtbot, window, 2)
