@@ -16,6 +16,8 @@ the one place that knows how such a child is started, fed, watched and ended:
   the child dies first);
 - ``error_message``: one line naming an unexpected error and the file and line it came from;
 - ``end_process``: join, then terminate, then kill: the last resort for a child that will not stop;
+- ``SharedFlag`` and ``AbandonableLock``: what the parent and its children share to steer a run. A
+  child may die at any moment (killed, out of memory); nothing it holds may then stop the parent;
 - ``Batcher``: the one coalescer: collects items and hands them on in lists at most every
   ``BATCH_INTERVAL`` seconds. Emitting every epoch from a fast loop floods the receiver's queue (a
   GUI fell 22 s behind); 20 batches a second keep it near 10 ms.
@@ -57,6 +59,72 @@ BLAS_THREAD_VARIABLES: tuple[str, ...] = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREA
 ORPHANED_EXIT_CODE = 3
 
 T = TypeVar("T")
+
+#: How often a ``SharedFlag.wait`` looks again, in seconds.
+FLAG_POLL_SECONDS = 0.01
+
+#: How long an ``AbandonableLock`` is waited for before its holder is taken for dead, in seconds.
+LOCK_PATIENCE_SECONDS = 0.5
+
+
+class SharedFlag:
+    """A yes/no flag shared with child processes, with ``threading.Event``'s ``set``, ``clear``,
+    ``is_set`` and ``wait``.
+
+    One byte of shared memory and no lock. A multiprocessing ``Event`` takes a lock shared by every
+    process even to read it; a child killed while holding it (the kernels read the stop flag before
+    every batch) leaves it taken for good, and the parent's next ``set`` (Stop, or closing the window)
+    waits forever. A byte is written and read whole, so no lock is needed; ``wait`` polls every
+    ``FLAG_POLL_SECONDS``. Made in the parent from a multiprocessing context and handed to a child as a
+    ``Process`` argument.
+    """
+
+    def __init__(self, context: Any = CONTEXT, value: bool = False) -> None:
+        self._byte = context.Value("b", 1 if value else 0, lock=False)
+
+    def set(self) -> None:
+        self._byte.value = 1
+
+    def clear(self) -> None:
+        self._byte.value = 0
+
+    def is_set(self) -> bool:
+        return self._byte.value != 0
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until set (True) or ``timeout`` seconds have passed (False)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self._byte.value == 0:
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(FLAG_POLL_SECONDS)
+        return True
+
+
+class AbandonableLock:
+    """A multiprocessing lock for ``with`` blocks of a few microseconds, shared with child processes,
+    that stops waiting after ``LOCK_PATIENCE_SECONDS``: held that long, it was taken by a child that
+    died holding it, and the caller goes on without it rather than hang (the other side is gone)."""
+
+    def __init__(self, context: Any = CONTEXT) -> None:
+        self._lock = context.Lock()
+        self._held = threading.local()
+
+    def __enter__(self) -> AbandonableLock:
+        self._held.value = self._lock.acquire(timeout=LOCK_PATIENCE_SECONDS)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if getattr(self._held, "value", False):
+            self._held.value = False
+            self._lock.release()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"_lock": self._lock}            # a thread-local belongs to one process
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._lock = state["_lock"]
+        self._held = threading.local()
 
 
 class Job(Protocol):

@@ -53,8 +53,8 @@ from typing import Any
 import numpy as np
 
 from studio.core.data import Dataset
-from studio.core.jobs import (BATCH_INTERVAL, CONTEXT, Batcher, child_setup, end_process, error_message,
-                              load_dataset_arrays, save_dataset_arrays, start_processes, terminate)
+from studio.core.jobs import (BATCH_INTERVAL, CONTEXT, AbandonableLock, Batcher, SharedFlag, child_setup, end_process,
+                              error_message, load_dataset_arrays, save_dataset_arrays, start_processes, terminate)
 from studio.core.network import Network
 from studio.core.training import (BestEpochChanged, EpochFinished, RunControl, RunDiverged, RunFinished,
                                   TrainingConfig, train)
@@ -116,18 +116,20 @@ class SharedRunControl(RunControl):
 
     Made in the parent from ``context`` (a multiprocessing context, ``spawn`` by default) and given to
     the child as a ``Process`` argument (multiprocessing primitives cross only that way). The stop and
-    running flags are Events; the step flag, the pending learning rate and the early-stopping patience
-    are shared values guarded by one Lock: ``RunControl``'s methods then work unchanged on both sides.
+    running flags are ``jobs.SharedFlag``s (Event-like, lock-free); the step flag, the pending learning
+    rate and the early-stopping patience are shared values guarded by one ``jobs.AbandonableLock``:
+    ``RunControl``'s methods then work unchanged on both sides.
     ``on_block`` (set in the child, never pickled) is called just before ``checkpoint`` blocks on a pause.
     """
 
     def __init__(self, context: Any = None, on_block: Callable[[], None] | None = None) -> None:
         # RunControl.__init__ would make thread-only primitives; these replace all of them.
         context = context or CONTEXT
-        self._stop = context.Event()
-        self._running = context.Event()
-        self._running.set()
-        self._lock = context.Lock()
+        # Lock-free flags and a lock that is never waited on for long: a child killed mid-call must not
+        # leave anything taken that Stop or closing the window would wait for (jobs.SharedFlag).
+        self._stop = SharedFlag(context)
+        self._running = SharedFlag(context, value=True)
+        self._lock = AbandonableLock(context)
         # Raw values: self._lock already guards them (RunControl takes it around every use).
         self._step_flag = context.Value("b", 0, lock=False)
         self._lr_flag = context.Value("b", 0, lock=False)
@@ -174,7 +176,7 @@ class SharedRunControl(RunControl):
 
     def checkpoint(self) -> bool:
         """Block while paused (calling ``on_block`` first); return True if the run must stop."""
-        # Two Event reads per call (~2 us each): the kernels call this every 32 samples or every batch.
+        # Two shared-byte reads per call: the kernels call this every 32 samples or every batch.
         if not self._running.is_set():
             if self.on_block is not None:
                 self.on_block()

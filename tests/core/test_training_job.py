@@ -50,6 +50,41 @@ def _child_reads_the_control(control: SharedRunControl, results: Any) -> None:
     results.put(("paused after epoch_ended", control.paused, control.stop_requested))
 
 
+def _child_reads_the_control_for_ever(control: SharedRunControl, results: Any) -> None:
+    results.put("reading")
+    while True:                                 # as a run does, as fast as it can: until it is killed
+        control.checkpoint()
+        control.take_learning_rate()
+        control.epoch_ended()
+
+
+def test_a_child_killed_while_reading_the_control_never_blocks_the_steering_side() -> None:
+    """A multiprocessing Event or Lock taken by a child at the moment it is killed stays taken, and Stop
+    waited for it for ever (it did in 18 of 30 tries before the flags became lock-free)."""
+    import threading
+    for _ in range(6):                          # each try hung with 60% odds before the fix
+        control = SharedRunControl(CONTEXT)
+        results = CONTEXT.Queue()
+        child = CONTEXT.Process(target=_child_reads_the_control_for_ever, args=(control, results))
+        child.start()
+        assert next_message(results) == "reading"
+        time.sleep(0.05)
+        os.kill(child.pid, signal.SIGKILL)
+        child.join(DEADLINE)
+        done = threading.Event()
+
+        def steer() -> None:
+            control.stop()
+            control.pause()
+            control.resume()
+            control.set_learning_rate(0.5)
+            done.set()
+        threading.Thread(target=steer, daemon=True).start()
+        # Stop is lock-free; each of the three locked calls gives up on a dead holder within 0.5 s.
+        assert done.wait(5.0), "steering a run whose child was killed blocked"
+        assert control.stop_requested and not control.paused
+
+
 def test_requests_made_here_are_seen_in_the_child_and_its_changes_here() -> None:
     control = SharedRunControl(CONTEXT)
     results = CONTEXT.Queue()
