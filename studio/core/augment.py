@@ -19,8 +19,9 @@ The transforms, each named by an ``AugmentName``:
 The geometric ones are composed into one sampling grid per image: output pixel ``p`` (centre
 coordinates) reads the input at ``A^-1 (p - c) + c + d(p)``, ``A`` the product of rotation, scale and
 shear, ``c`` the image centre and ``d`` the elastic field, rounded to the nearest pixel (nearest
-neighbour keeps the images binary). All images are transformed at once with index arithmetic; there
-is no per-image Python loop. Everything random comes from a ``np.random.Generator``.
+neighbour keeps the images binary). Images are transformed ``CHUNK`` at a time with index arithmetic;
+there is no per-image Python loop. Everything random comes from a ``np.random.Generator``, drawn for
+all images first, so the result does not depend on the chunking.
 
 Left out: noise, erasing parts of digits, colour: the images stay binary 0/1 with the input's dtype.
 """

@@ -41,7 +41,6 @@ from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from studio.core.data import Dataset
-from studio.core.training import NETWORK_FIELDS, needs_new_network  # noqa: F401  (the rule lives in core; re-exported)
 from studio.core.training import PRESET_DESCRIPTIONS, PRESETS, TrainingConfig
 from studio.gui.dataset_box import DatasetBox
 from studio.gui.network_boxes import InitBox, NetworkBox

@@ -55,10 +55,9 @@ class StatusWidgets:
         settings a live run trains with: when its schedule changes the rate, the epoch's rate is shown too."""
         trained = len(history) > 0
         text = f"epoch {history.last_epoch:,}" if trained else ""
-        config = live
-        if trained and config is not None and config.lr_schedule != "constant":
-            rate = scheduled_learning_rate(float(history.column("lr")[-1]), config.lr_schedule,
-                                           history.last_epoch, config.max_epochs)
+        if trained and live is not None and live.lr_schedule != "constant":
+            rate = scheduled_learning_rate(float(history.column("lr")[-1]), live.lr_schedule,
+                                           history.last_epoch, live.max_epochs)
             text += f", lr {rate:.3g}"
         self.epoch.setText(text)
         self.speed.setText(format_rate(history.samples_per_second()) if trained else "")

@@ -40,6 +40,7 @@ from studio.core.digit_folders import load_dataset  # noqa: E402
 from studio.core.paths import DEFAULT_DATASET, PROJECT_ROOT  # noqa: E402
 from studio.core.training import PRESETS, EpochFinished, TrainingConfig, train  # noqa: E402
 from studio.gui.main_window import MainWindow  # noqa: E402
+from tests.app.make_screenshot import open_and_wait  # noqa: E402  (the one way a script opens a data set)
 
 SHARED_DIGITS = PROJECT_ROOT.parent / "shared" / "datasets" / "digits"
 
@@ -167,15 +168,6 @@ def main() -> int:
         window.close()
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")
     return 0
-
-
-def open_and_wait(window: MainWindow, path: Path) -> bool:
-    """Open a data set (the window does it in the background) and wait for the outcome."""
-    loop, outcome = QEventLoop(), []
-    window.dataset_load_finished.connect(lambda ok: (outcome.append(ok), loop.quit()))
-    window.open_dataset(path)
-    loop.exec()
-    return bool(outcome and outcome[0])
 
 
 if __name__ == "__main__":

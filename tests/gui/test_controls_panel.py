@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 from studio.core.data import Dataset, Split
 from studio.core.network import INIT_DESCRIPTIONS, INITS
 from studio.core.training import ORDER_DESCRIPTIONS, PRESETS, TrainingConfig
-from studio.gui.controls_panel import LOCKED_TIP, NETWORK_FIELDS, ControlsPanel, needs_new_network
+from studio.gui.controls_panel import LOCKED_TIP, ControlsPanel
 from studio.gui.network_boxes import parse_hidden
 
 
@@ -201,15 +201,6 @@ def test_the_data_set_box_shows_counts_per_digit(qtbot: QtBot, panel: ControlsPa
     panel.set_dataset(None)
     assert "No data set" in panel.data_name_label.text()
     assert not panel.start_pause_action.isEnabled()
-
-
-def test_needs_new_network_looks_only_at_network_settings() -> None:
-    base = PRESETS["article"]
-    assert not needs_new_network(base, replace(base, lr=0.5, batch_size=8, momentum=0.5, max_epochs=None))
-    for name, value in (("hidden", (8,)), ("activation", "relu"), ("loss", "ce"), ("init", "he"),
-                        ("init_scale", 0.5), ("bias_init", "zeros"), ("seed", 3)):
-        assert name in NETWORK_FIELDS
-        assert needs_new_network(base, replace(base, **{name: value}))
 
 
 def test_init_descriptions_of_any_length_never_move_the_fields_below(qtbot, panel: ControlsPanel) -> None:
